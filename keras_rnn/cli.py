@@ -1,0 +1,179 @@
+"""`keras-rnn` command line: train, evaluate and predict.
+
+    keras-rnn train sentiment --corpus imdb_reviews --output saved_models/imdb_gru
+    keras-rnn evaluate saved_models/imdb_gru --corpus imdb_reviews --split test
+    keras-rnn predict saved_models/imdb_gru "A wonderful film." "Dull and too long."
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+TASKS = ("sentiment",)
+
+
+def _field_parser(field: dataclasses.Field):
+    """The argparse `type` for a config field, from its annotation (lists as comma-separated values)."""
+    annotation = str(field.type)
+    if annotation.startswith("list"):
+        return lambda value: [item for item in value.split(",") if item]
+    if annotation.startswith("dict"):
+        return json.loads
+    for name, parse in (("bool", None), ("int", int), ("float", float), ("str", str)):
+        if annotation.startswith(name):
+            return parse
+    raise TypeError(f"No command-line parser for config field {field.name}: {annotation}")
+
+
+def _add_config_flags(parser: argparse.ArgumentParser, config_class) -> None:
+    """One flag per dataclass field, so the flags and the config never drift apart."""
+    for field in dataclasses.fields(config_class):
+        flag = "--" + field.name.replace("_", "-")
+        parse = _field_parser(field)
+        if parse is None:  # bool
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
+                                help=f"(default: {field.default})")
+        else:
+            parser.add_argument(flag, type=parse, default=None, help=f"(default: {field.default})")
+
+
+def _config_from_args(args, config_class):
+    values = {}
+    if args.config:
+        with open(args.config, encoding="utf-8") as f:
+            values.update(json.load(f))
+    for field in dataclasses.fields(config_class):
+        value = getattr(args, field.name)
+        if value is not None:
+            values[field.name] = value
+    return config_class.from_dict(values)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from keras_rnn.config import SentimentConfig
+
+    parser = argparse.ArgumentParser(prog="keras-rnn", description="Recurrent networks for language, in Keras 3.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a model and export it as a SavedModel")
+    train.add_argument("task", choices=TASKS)
+    train.add_argument("--config", help="JSON file of configuration values (flags override it)")
+    train.add_argument("--run-dir", help="checkpoints, logs and history; rerun with it to resume "
+                       "(default: runs/<output name>)")
+    train.add_argument("--output", default="saved_models/sentiment", help="export folder (default: %(default)s)")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing export / finished run")
+    train.add_argument("--strategy", default="default", choices=("default", "mirrored", "multi_worker"),
+                       help="tf.distribute strategy; multi_worker reads TF_CONFIG (default: %(default)s)")
+    train.add_argument("--verbose", type=int, default=None, choices=(0, 1, 2), help="Keras fit verbosity")
+    _add_config_flags(train, SentimentConfig)
+
+    evaluate = commands.add_parser("evaluate", help="accuracy, precision/recall/F1 and confusion matrix")
+    evaluate.add_argument("model", help="an exported model folder")
+    evaluate.add_argument("--corpus", help="corpus to evaluate on (default: the training corpus)")
+    evaluate.add_argument("--split", default="validation",
+                          help="'validation' (the split used in training, carved the same way), "
+                          "or a split name of the corpus such as 'test' (default: %(default)s)")
+    evaluate.add_argument("--json", dest="json_path", help="also write the figures to this JSON file")
+
+    predict = commands.add_parser("predict", help="classify texts with an exported model")
+    predict.add_argument("model", help="an exported model folder")
+    predict.add_argument("texts", nargs="*", help="texts to classify; none: read --file or standard input")
+    predict.add_argument("--file", help="read one text a line from this file ('-' for standard input)")
+    predict.add_argument("--json", action="store_true", help="print one JSON object a line")
+    return parser
+
+
+def _train(args) -> int:
+    from keras_rnn.config import SentimentConfig
+    from keras_rnn.export import export_sentiment
+    from keras_rnn.training import get_strategy, train_sentiment
+
+    strategy = get_strategy(args.strategy)  # first: multi-worker strategies must precede other TF ops
+    config = _config_from_args(args, SentimentConfig)
+    output = os.path.abspath(args.output)
+    if os.path.exists(output) and not args.overwrite:
+        raise FileExistsError(f"{args.output!r} already exists; pass --overwrite to replace it.")
+    run_dir = args.run_dir or os.path.join("runs", os.path.basename(output.rstrip(os.sep)))
+    verbose = "auto" if args.verbose is None else args.verbose
+    result = train_sentiment(config, run_dir, overwrite=args.overwrite, strategy=strategy, verbose=verbose)
+    if result.run_dir != run_dir:  # a non-chief worker: the chief exports
+        return 0
+    path = export_sentiment(output, result.model, result.preprocessor, result.class_names, config,
+                            overwrite=args.overwrite, metrics=result.metrics)
+    print(json.dumps({"run_dir": os.path.abspath(run_dir), "export": path, **result.metrics}))
+    return 0
+
+
+def _evaluate(args) -> int:
+    from keras_rnn.config import SentimentConfig
+    from keras_rnn.data.corpora import load_text_classification, read_classification_split
+    from keras_rnn.export import read_manifest
+    from keras_rnn.metrics import classification_report
+    from keras_rnn.serving import SentimentPredictor
+
+    manifest = read_manifest(args.model)
+    config = SentimentConfig.from_dict(manifest["config"])
+    corpus = args.corpus or config.corpus
+    read_kwargs = dict(class_names=manifest["class_names"], text_column=config.text_column,
+                       label_column=config.label_column, data_dir=config.data_dir)
+    if args.split == "validation" and corpus == config.corpus:
+        dataset = load_text_classification(
+            corpus, validation_corpus=config.validation_corpus, validation_fraction=config.validation_fraction,
+            seed=config.seed, **read_kwargs).validation
+    else:
+        dataset, _ = read_classification_split(corpus, args.split, **read_kwargs)
+    texts, labels = [], []
+    for text, label in dataset.as_numpy_iterator():
+        texts.append(text)
+        labels.append(int(label))
+    predictor = SentimentPredictor(args.model)
+    probabilities, _ = predictor.predict_arrays(texts)
+    report = classification_report(labels, probabilities.argmax(axis=-1), predictor.class_names)
+    report.update(model=os.path.abspath(args.model), corpus=corpus, split=args.split)
+    print(report["text"])
+    print(json.dumps({k: v for k, v in report.items() if k != "text"}))
+    if args.json_path:
+        from keras_rnn.files import write_text_atomic
+
+        write_text_atomic(args.json_path, json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+def _predict(args) -> int:
+    from keras_rnn.serving import SentimentPredictor
+
+    texts = list(args.texts)
+    if args.file or not texts:
+        if args.file in (None, "-"):
+            texts.extend(line.rstrip("\n") for line in sys.stdin)
+        else:
+            with open(args.file, encoding="utf-8", errors="replace") as lines:
+                texts.extend(line.rstrip("\n") for line in lines)
+    predictor = SentimentPredictor(args.model)
+    for text, prediction in zip(texts, predictor.predict(texts)):
+        if args.json:
+            print(json.dumps({"text": text, **prediction}, ensure_ascii=False))
+        else:
+            confidence = prediction["probabilities"][prediction["label"]]
+            print(f"{prediction['label']}\t{confidence:.4f}\t{text}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = build_parser().parse_args(argv)
+    handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict}
+    try:
+        return handlers[args.command](args)
+    except (ValueError, FileNotFoundError, FileExistsError) as error:
+        print(f"keras-rnn {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Task configurations: one small dataclass per task, saved as JSON beside each run and model."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from keras_rnn.data.text import TRUNCATING
+from keras_rnn.files import write_text_atomic
+from keras_rnn.models.classifier import CELLS, POOLINGS
+from keras_rnn.validation import validate_choice, validate_fraction, validate_positive_int
+
+
+@dataclasses.dataclass
+class SentimentConfig:
+    """Everything that defines a sentiment run: data, preprocessing, network and training.
+
+    The defaults are the project's IMDB configuration (see README, "Benchmark"). `keras-rnn train
+    sentiment` flags map one-to-one onto these fields.
+    """
+
+    # Data
+    corpus: str = "imdb_reviews"
+    validation_corpus: str | None = None
+    text_column: str | None = None
+    label_column: str = "label"
+    class_names: list[str] | None = None
+    data_dir: str | None = None
+    download_and_prepare_kwargs: dict | None = None
+    validation_fraction: float = 0.2
+    # Preprocessing
+    max_tokens: int = 20000
+    max_length: int | None = 400
+    truncating: str = "post"
+    # Network
+    cell: str = "gru"
+    units: int = 64
+    num_layers: int = 1
+    bidirectional: bool = True
+    embedding_dim: int = 128
+    embedding_dropout: float = 0.0
+    dropout: float = 0.3
+    pooling: str = "max_mean"
+    # Training
+    batch_size: int = 32
+    epochs: int = 4
+    learning_rate: float = 1e-3
+    clipnorm: float | None = 1.0
+    patience: int = 2
+    seed: int = 1337
+
+    def __post_init__(self):
+        validate_fraction("validation_fraction", self.validation_fraction, allow_zero=False)
+        for name in ("max_tokens", "units", "num_layers", "embedding_dim", "batch_size", "epochs", "patience"):
+            validate_positive_int(name, getattr(self, name))
+        if self.max_length is not None:
+            validate_positive_int("max_length", self.max_length)
+        validate_choice("truncating", self.truncating, TRUNCATING)
+        validate_choice("cell", self.cell, CELLS)
+        validate_choice("pooling", self.pooling, POOLINGS)
+        validate_fraction("dropout", self.dropout)
+        validate_fraction("embedding_dropout", self.embedding_dropout)
+        if not self.learning_rate > 0:
+            raise ValueError(f"Received an invalid value for argument `learning_rate`: {self.learning_rate!r}. "
+                             "Expected a positive number.")
+
+    def model_kwargs(self) -> dict[str, Any]:
+        """The `build_sentiment_model` arguments this configuration fixes."""
+        return {name: getattr(self, name) for name in
+                ("cell", "units", "num_layers", "bidirectional", "embedding_dim", "embedding_dropout",
+                 "dropout", "pooling")}
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+    def save(self, path: str) -> None:
+        write_text_atomic(path, self.to_json() + "\n")
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "SentimentConfig":
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"Unknown sentiment configuration keys {unknown}; accepted keys: {sorted(known)}.")
+        return cls(**values)
+
+    @classmethod
+    def load(cls, path: str) -> "SentimentConfig":
+        with open(path, encoding="utf-8") as f:
+            return cls.from_dict(json.load(f))

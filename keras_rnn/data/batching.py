@@ -1,0 +1,64 @@
+"""Batching token-id sequences: length buckets with right padding.
+
+Grouping reviews of similar length into a batch means a 40-token review is not padded to 400 steps:
+the RNN computes on real tokens, and right padding keeps Keras's cuDNN GRU/LSTM kernels eligible on GPU.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from keras_rnn.validation import validate_positive_int
+
+
+def length_boundaries(max_length: int, min_length: int = 16, growth: float = 1.25) -> list[int]:
+    """Bucket upper bounds growing geometrically from `min_length` up to `max_length` (exclusive).
+
+    Example:
+    >>> length_boundaries(100, min_length=16, growth=1.5)
+    [16, 24, 36, 54, 81]
+    """
+    validate_positive_int("max_length", max_length)
+    bounds, bound = [], float(min_length)
+    while int(bound) < max_length:
+        if not bounds or int(bound) > bounds[-1]:
+            bounds.append(int(bound))
+        bound *= growth
+    return bounds
+
+
+def bucket_by_length(
+    dataset: tf.data.Dataset,
+    batch_size: int,
+    max_length: int,
+    *,
+    boundaries: list[int] | None = None,
+) -> tf.data.Dataset:
+    """Batches `(ids, target)` elements of 1-D `ids` into right-padded batches of similar length.
+
+    Args:
+        dataset: elements `(ids, target)`, `ids` a 1-D int tensor of length >= 1.
+        batch_size: examples per batch (the last batch of a bucket may be smaller).
+        max_length: the longest `ids` can be; it bounds the last bucket.
+        boundaries: bucket upper bounds; defaults to `length_boundaries(max_length)`.
+
+    Returns:
+        A dataset of `(ids, targets)` with `ids` of shape `(batch, longest_in_batch)`, padded with 0.
+    """
+    validate_positive_int("batch_size", batch_size)
+    boundaries = boundaries if boundaries is not None else length_boundaries(max_length)
+    return dataset.bucket_by_sequence_length(
+        element_length_func=lambda ids, target: tf.shape(ids)[0],
+        bucket_boundaries=boundaries,
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        padding_values=(tf.constant(0, tf.int64), None),
+    )
+
+
+def padding_fraction(batches: tf.data.Dataset) -> float:
+    """Fraction of positions in `(ids, target)` batches that are padding (id 0)."""
+    total = padded = 0
+    for ids, _ in batches:
+        total += int(tf.size(ids))
+        padded += int(tf.reduce_sum(tf.cast(ids == 0, tf.int64)))
+    return padded / total if total else 0.0

@@ -1,0 +1,329 @@
+"""Corpus name or path → `tf.data` of `(text, label)`, the same pipeline whatever the source.
+
+Sources:
+- a TFDS name (`imdb_reviews`, `glue/sst2`, any builder with a `Text` and a `ClassLabel` feature);
+- a folder laid out as `<root>/<class>/*.txt` (what `keras.utils.text_dataset_from_directory` reads),
+  or a root holding such a folder per split (`aclImdb/` with `train/`), or a `.tar[.gz|.xz|.bz2]` of it;
+- a `.tsv` / `.csv` file (optionally gzipped) with a header naming the text and label columns.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import gzip
+import hashlib
+import io
+import os
+import tarfile
+from collections.abc import Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from keras_rnn.validation import validate_fraction
+
+ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2")
+TABLE_SUFFIXES = (".tsv", ".csv", ".tsv.gz", ".csv.gz")
+TEXT_COLUMN_GUESSES = ("text", "sentence", "review", "content", "document")
+# aclImdb ships its unlabelled reviews beside the labelled ones; they are not a class.
+UNLABELLED_FOLDERS = ("unsup",)
+ACCEPTED_SOURCES = (
+    "a TFDS text-classification name such as 'imdb_reviews' or 'glue/sst2'; a folder laid out as "
+    "<root>/<class>/*.txt (or with one such folder per split, like aclImdb/train); a .tar, .tar.gz or "
+    ".tar.xz archive of such a folder; or a .tsv/.csv file (gzip accepted) with text and label columns"
+)
+
+
+@dataclasses.dataclass
+class ClassificationData:
+    """Training and validation examples of one text-classification corpus.
+
+    Attributes:
+        train: dataset of `(text, label)`: a scalar string and a scalar int64 class index.
+        validation: same structure; the corpus's own validation split or one carved from train.
+        class_names: label names, index = class id.
+    """
+
+    train: tf.data.Dataset
+    validation: tf.data.Dataset
+    class_names: list[str]
+
+
+def cache_dir() -> str:
+    """Where archives are extracted: `$KERAS_RNN_CACHE`, else `~/.cache/keras_rnn`."""
+    return os.environ.get("KERAS_RNN_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "keras_rnn"))
+
+
+def is_local_source(source: str) -> bool:
+    """True when `source` names a file or folder rather than a TFDS builder."""
+    return (
+        os.path.exists(source)
+        or source.startswith((".", "/", "~"))
+        or source.lower().endswith(ARCHIVE_SUFFIXES + TABLE_SUFFIXES)
+    )
+
+
+def read_classification_split(
+    source: str,
+    split: str = "train",
+    *,
+    class_names: Sequence[str] | None = None,
+    text_column: str | None = None,
+    label_column: str = "label",
+    data_dir: str | None = None,
+    download_and_prepare_kwargs: dict | None = None,
+) -> tuple[tf.data.Dataset, list[str]]:
+    """Reads one split of a corpus as `(text, label)` examples, with its class names.
+
+    Args:
+        source: TFDS name or local path (see the module docstring for accepted layouts).
+        split: TFDS split (slicing like `"train[:10%]"` works), or for a folder the split sub-folder
+            when there is one (`aclImdb/train`). Ignored for table files.
+        class_names: the classes, in id order. Folders: which sub-folders are classes (default: every
+            sub-folder holding .txt files, `unsup` excepted). Tables: label values, or integer labels
+            indexing this list (default: the sorted distinct labels).
+        text_column: table column or TFDS feature holding the text (default: guessed, see
+            `TEXT_COLUMN_GUESSES`).
+        label_column: table column or TFDS feature holding the label. Defaults to `"label"`.
+        data_dir, download_and_prepare_kwargs: passed to `tfds.load`.
+
+    Returns:
+        `(dataset, class_names)`.
+    """
+    if is_local_source(source):
+        path = os.path.expanduser(source)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"Corpus path {source!r} does not exist. Accepted sources: {ACCEPTED_SOURCES}.")
+        if os.path.isdir(path):
+            return _read_folder(path, split, class_names)
+        lower = path.lower()
+        if lower.endswith(ARCHIVE_SUFFIXES):
+            return _read_folder(_extract_archive(path), split, class_names)
+        if lower.endswith(TABLE_SUFFIXES):
+            return _read_table(path, text_column, label_column, class_names)
+        raise ValueError(f"Unsupported corpus file {source!r}. Accepted sources: {ACCEPTED_SOURCES}.")
+    return _read_tfds(source, split, text_column, label_column, data_dir, download_and_prepare_kwargs)
+
+
+def load_text_classification(
+    corpus: str,
+    *,
+    validation_corpus: str | None = None,
+    validation_fraction: float = 0.2,
+    seed: int = 1337,
+    **read_kwargs,
+) -> ClassificationData:
+    """Loads train and validation examples of a text-classification corpus.
+
+    Validation comes from, in order: `validation_corpus` when given; the TFDS builder's `validation`
+    split when it has one; else a seeded `validation_fraction` of train (IMDB has no validation split).
+
+    Example:
+    ```python
+    data = load_text_classification("imdb_reviews")           # TFDS, 20% of train carved off
+    data = load_text_classification("aclImdb/")                # the same reviews from local folders
+    data = load_text_classification("train.tsv", validation_corpus="dev.tsv", text_column="sentence")
+    ```
+    """
+    train, class_names = read_classification_split(corpus, "train", **read_kwargs)
+    if validation_corpus is not None:
+        read_kwargs["class_names"] = class_names
+        validation, _ = read_classification_split(validation_corpus, "train", **read_kwargs)
+    elif not is_local_source(corpus) and "validation" in _tfds_splits(corpus, read_kwargs.get("data_dir")):
+        validation, _ = read_classification_split(corpus, "validation", **read_kwargs)
+    else:
+        validate_fraction("validation_fraction", validation_fraction, allow_zero=False)
+        train, validation = carve_validation(train, validation_fraction, seed)
+    return ClassificationData(train=train, validation=validation, class_names=class_names)
+
+
+def carve_validation(
+    dataset: tf.data.Dataset, fraction: float, seed: int
+) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+    """Splits a dataset into (train, validation) by a seeded coin per example index.
+
+    Deterministic for a given order, seed and fraction, and streaming (no need to hold the corpus in
+    memory); the validation share is `fraction` in expectation.
+    """
+    validate_fraction("fraction", fraction, allow_zero=False)
+
+    def in_validation(index, _example):
+        coin = tf.random.stateless_uniform([], seed=tf.stack([tf.constant(seed, tf.int64), index]))
+        return coin < fraction
+
+    indexed = dataset.enumerate()
+    drop_index = lambda index, example: example  # noqa: E731
+    train = indexed.filter(lambda i, e: tf.logical_not(in_validation(i, e))).map(drop_index)
+    validation = indexed.filter(in_validation).map(drop_index)
+    return train, validation
+
+
+# --- TFDS ------------------------------------------------------------------------------------------
+
+
+def _tfds_splits(name: str, data_dir: str | None) -> set[str]:
+    return set(_tfds_builder(name, data_dir).info.splits.keys())
+
+
+def _tfds_builder(name: str, data_dir: str | None):
+    import tensorflow_datasets as tfds
+
+    try:
+        return tfds.builder(name, data_dir=data_dir)
+    except tfds.core.registered.DatasetNotFoundError as error:
+        raise ValueError(
+            f"Unknown corpus {name!r}: not an existing file or folder, and not a TFDS dataset. "
+            f"Accepted sources: {ACCEPTED_SOURCES}."
+        ) from error
+
+
+def _read_tfds(name, split, text_feature, label_feature, data_dir, download_and_prepare_kwargs):
+    import tensorflow_datasets as tfds
+
+    features = _tfds_builder(name, data_dir).info.features
+    text_feature = text_feature or _guess_text_feature(name, features)
+    for feature, kind in ((text_feature, "text"), (label_feature, "label")):
+        if feature not in features:
+            raise ValueError(
+                f"TFDS corpus {name!r} has no {kind} feature {feature!r}; its features are: "
+                f"{', '.join(features.keys())}."
+            )
+    if not isinstance(features[label_feature], tfds.features.ClassLabel):
+        raise ValueError(f"TFDS feature {label_feature!r} of {name!r} is not a ClassLabel.")
+    dataset = tfds.load(
+        name,
+        split=split,
+        data_dir=data_dir,
+        shuffle_files=False,
+        download_and_prepare_kwargs=download_and_prepare_kwargs,
+    )
+    dataset = dataset.map(
+        lambda ex: (ex[text_feature], tf.cast(ex[label_feature], tf.int64)),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    return dataset, list(features[label_feature].names)
+
+
+def _guess_text_feature(name, features) -> str:
+    import tensorflow_datasets as tfds
+
+    texts = [key for key, feature in features.items() if isinstance(feature, tfds.features.Text)]
+    if len(texts) != 1:
+        raise ValueError(
+            f"Cannot tell which feature of TFDS corpus {name!r} is the text (text features: {texts}); "
+            "pass text_column (--text-column)."
+        )
+    return texts[0]
+
+
+# --- Folders and archives --------------------------------------------------------------------------
+
+
+def _class_folders(root: str) -> list[str]:
+    return sorted(
+        entry.name
+        for entry in os.scandir(root)
+        if entry.is_dir()
+        and entry.name not in UNLABELLED_FOLDERS
+        and any(name.endswith(".txt") for name in os.listdir(entry.path))
+    )
+
+
+def _read_folder(root: str, split: str, class_names):
+    split_root = os.path.join(root, split)
+    if os.path.isdir(split_root) and _class_folders(split_root):
+        root = split_root
+    else:
+        nested = _find_split_root(root, split)
+        root = nested or root
+    found = _class_folders(root)
+    if class_names is None:
+        class_names = found
+    missing = [name for name in class_names if name not in os.listdir(root)]
+    if missing or len(class_names) < 2:
+        raise ValueError(
+            f"Folder {root!r} must hold one sub-folder of .txt files per class (at least two); "
+            f"requested classes {list(class_names)}, found class folders {found}."
+        )
+    texts, labels = [], []
+    for label, name in enumerate(class_names):
+        folder = os.path.join(root, name)
+        for filename in sorted(os.listdir(folder)):
+            if filename.endswith(".txt"):
+                with open(os.path.join(folder, filename), "rb") as f:
+                    texts.append(f.read())
+                labels.append(label)
+    dataset = tf.data.Dataset.from_tensor_slices((np.array(texts, dtype=object), np.array(labels, np.int64)))
+    return dataset, list(class_names)
+
+
+def _find_split_root(root: str, split: str) -> str | None:
+    """Finds `<dir>/<split>` with class folders a few levels down (an extracted archive's layout)."""
+    for dirpath, dirnames, _ in os.walk(root):
+        if dirpath[len(root) :].count(os.sep) > 2:
+            dirnames[:] = []
+            continue
+        if split in dirnames and _class_folders(os.path.join(dirpath, split)):
+            return os.path.join(dirpath, split)
+        if _class_folders(dirpath):
+            return dirpath
+    return None
+
+
+def _extract_archive(path: str) -> str:
+    """Extracts once into the cache, keyed by the archive's name, size and modification time."""
+    stat = os.stat(path)
+    key = hashlib.sha1(f"{os.path.abspath(path)}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
+    target = os.path.join(cache_dir(), "extracted", f"{os.path.basename(path)}-{key}")
+    if os.path.isdir(target):
+        return target
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    partial = f"{target}.partial-{os.getpid()}"
+    with tarfile.open(path) as archive:
+        archive.extractall(partial, filter="data")
+    os.replace(partial, target)  # a killed extraction never looks complete
+    return target
+
+
+# --- Tables ----------------------------------------------------------------------------------------
+
+
+def _read_table(path: str, text_column, label_column, class_names):
+    opener = gzip.open if path.lower().endswith(".gz") else open
+    delimiter = "\t" if ".tsv" in path.lower() else ","
+    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as f:
+        # Tab-separated corpora like SST-2 contain bare quote characters inside sentences.
+        quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
+        reader = csv.DictReader(f, delimiter=delimiter, quoting=quoting)
+        columns = reader.fieldnames or []
+        if text_column is None:
+            text_column = next((c for c in TEXT_COLUMN_GUESSES if c in columns), None)
+        for column, kind in ((text_column, "text"), (label_column, "label")):
+            if column not in columns:
+                raise ValueError(
+                    f"{path!r} has no {kind} column {column!r}; its columns are: {', '.join(columns)}. "
+                    f"Name the column with --{kind}-column."
+                )
+        rows = [(row[text_column], row[label_column], line) for line, row in enumerate(reader, start=2)]
+    raw_labels = [label for _, label, _ in rows]
+    if class_names is None:
+        distinct = set(raw_labels)
+        numeric = all(label.lstrip("-").isdigit() for label in distinct)
+        class_names = sorted(distinct, key=int if numeric else str)
+    class_names = list(class_names)
+    index = {name: i for i, name in enumerate(class_names)}
+    labels = []
+    for _, label, line in rows:
+        if label in index:
+            labels.append(index[label])
+        elif label.isdigit() and int(label) < len(class_names):
+            labels.append(int(label))
+        else:
+            raise ValueError(
+                f"Label {label!r} at {path}:{line} is not one of the classes {class_names} "
+                "(nor an index into them)."
+            )
+    texts = np.array([text for text, _, _ in rows], dtype=object)
+    dataset = tf.data.Dataset.from_tensor_slices((texts, np.array(labels, np.int64)))
+    return dataset, class_names

@@ -1,0 +1,107 @@
+"""SavedModel export: raw strings in, predictions out, servable by TensorFlow alone.
+
+An export folder is both a SavedModel (`saved_model.pb`, `variables/`, `assets/`) and a keras-rnn
+model folder (`keras/model.keras`, `keras/vocabulary.txt`, `keras_rnn.json`) from which training can go on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+import keras
+import tensorflow as tf
+
+from keras_rnn.config import SentimentConfig
+from keras_rnn.data.text import TextPreprocessor
+from keras_rnn.files import atomic_directory
+from keras_rnn.training import class_probabilities
+
+MANIFEST = "keras_rnn.json"
+KERAS_DIR = "keras"
+
+
+@keras.saving.register_keras_serializable(package="keras_rnn")
+class TextClassifierServer(keras.layers.Layer):
+    """Strings → class probabilities and label names, as one layer so the export traces it whole.
+
+    Call arguments:
+        text: string tensor `(batch,)`.
+
+    Returns:
+        dict with `probabilities` `(batch, num_classes)` float32 and `label` `(batch,)` string.
+    """
+
+    def __init__(self, preprocessor: TextPreprocessor, model: keras.Model, class_names: list[str], **kwargs):
+        super().__init__(**kwargs)
+        self.preprocessor = preprocessor
+        self.model = model
+        self.class_names = list(class_names)
+
+    def call(self, text):
+        ids = TextPreprocessor.pad(self.preprocessor(text))
+        probabilities = class_probabilities(self.model(ids, training=False))
+        labels = tf.gather(tf.constant(self.class_names), tf.argmax(probabilities, axis=-1))
+        return {"probabilities": probabilities, "label": labels}
+
+
+def export_sentiment(
+    path: str,
+    model: keras.Model,
+    preprocessor: TextPreprocessor,
+    class_names: list[str],
+    config: SentimentConfig,
+    *,
+    overwrite: bool = False,
+    metrics: dict | None = None,
+) -> str:
+    """Writes a sentiment SavedModel whose `serving_default` takes `text` and returns `probabilities`, `label`.
+
+    The write is atomic: everything goes to a temporary folder beside `path`, renamed into place at
+    the end, so a killed export never leaves a half-written model at `path`.
+
+    Raises:
+        FileExistsError: `path` exists and `overwrite` is False.
+
+    Returns:
+        The absolute path written.
+    """
+    server = TextClassifierServer(preprocessor, model, class_names)
+    server(tf.constant([""]))  # builds the layer: ExportArchive only tracks built layers
+    archive = keras.export.ExportArchive()
+    archive.track(server)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+    def serve(text):
+        return server(text)
+
+    archive.add_endpoint("serving_default", serve)
+    with atomic_directory(path, overwrite=overwrite) as partial:
+        archive.write_out(partial, verbose=False)
+        os.makedirs(os.path.join(partial, KERAS_DIR))
+        model.save(os.path.join(partial, KERAS_DIR, "model.keras"))
+        preprocessor.save_vocabulary(os.path.join(partial, KERAS_DIR, "vocabulary.txt"))
+        manifest = {
+            "task": "sentiment",
+            "class_names": list(class_names),
+            "config": dataclasses.asdict(config),
+            "validation_metrics": metrics or {},
+            "signature": {"inputs": {"text": "string (batch,)"},
+                          "outputs": {"probabilities": "float32 (batch, num_classes)", "label": "string (batch,)"}},
+        }
+        with open(os.path.join(partial, MANIFEST), "w", encoding="utf-8") as f:
+            json.dump(manifest, f, indent=2)
+    return os.path.abspath(path)
+
+
+def read_manifest(path: str) -> dict:
+    """The `keras_rnn.json` of an exported model folder, with a clear error when it is not one."""
+    manifest = os.path.join(path, MANIFEST)
+    if not os.path.isfile(manifest):
+        raise FileNotFoundError(
+            f"{path!r} is not a keras-rnn export (no {MANIFEST}); pass the folder written by "
+            "`keras-rnn train ... --output PATH`."
+        )
+    with open(manifest, encoding="utf-8") as f:
+        return json.load(f)

@@ -1,0 +1,335 @@
+"""Compile and fit with the callbacks every run needs: resume, best weights, logs, strategies."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_rnn.config import SentimentConfig
+from keras_rnn.data.batching import bucket_by_length, length_boundaries
+from keras_rnn.data.corpora import load_text_classification
+from keras_rnn.data.text import TextPreprocessor
+from keras_rnn.files import write_text_atomic
+from keras_rnn.models.classifier import build_sentiment_model
+from keras_rnn.validation import validate_choice
+
+STRATEGIES = ("default", "mirrored", "multi_worker")
+RUN_FILES = {
+    "config": "config.json",
+    "vocabulary": "vocabulary.txt",
+    "history": "history.csv",
+    "best_weights": "best.weights.h5",
+    "model": "model.keras",
+    "metrics": "metrics.json",
+}
+# Fields that may change between a run and its resumption without changing what is trained.
+RESUMABLE_CHANGES = ("epochs", "patience")
+
+
+def get_strategy(name: str = "default") -> tf.distribute.Strategy:
+    """`"default"` (one device), `"mirrored"` (all local GPUs) or `"multi_worker"` (cluster from TF_CONFIG).
+
+    Create it first thing in a program: `MultiWorkerMirroredStrategy` must exist before other TF ops.
+    """
+    validate_choice("strategy", name, STRATEGIES)
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if not os.environ.get("TF_CONFIG"):
+        raise ValueError(
+            "strategy 'multi_worker' reads the cluster from the TF_CONFIG environment variable, which is "
+            'not set. Example: TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+            '"task": {"type": "worker", "index": 0}}\''
+        )
+    return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+def worker_index(strategy: tf.distribute.Strategy) -> tuple[int, int]:
+    """(this worker's index, number of workers); (0, 1) outside multi-worker training."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.cluster_spec().as_dict():
+        return 0, 1
+    workers = len(resolver.cluster_spec().as_dict().get("worker", []))
+    return int(resolver.task_id or 0), max(workers, 1)
+
+
+# --- Data --------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class PreparedData:
+    """Batched `(ids, label)` datasets ready for `fit`, with the figures benchmarks report."""
+
+    train: tf.data.Dataset
+    validation: tf.data.Dataset
+    class_names: list[str]
+    preprocessor: TextPreprocessor
+    train_examples: int
+    train_tokens: int
+    train_batches: int
+    validation_batches: int
+
+
+def texts_to_ids(dataset: tf.data.Dataset, preprocessor: TextPreprocessor) -> tf.data.Dataset:
+    """`(text, target)` → `(ids, target)` with 1-D ids of length >= 1 (an empty text gives `[0]`)."""
+
+    def vectorize(texts, targets):
+        return preprocessor(texts), targets
+
+    def at_least_one_step(ids, target):
+        return tf.pad(ids, [[0, tf.maximum(1 - tf.size(ids), 0)]]), target
+
+    return (
+        dataset.batch(1024)
+        .map(vectorize, num_parallel_calls=tf.data.AUTOTUNE)
+        .unbatch()
+        .map(at_least_one_step, num_parallel_calls=tf.data.AUTOTUNE)
+    )
+
+
+def _lengths(ids_dataset: tf.data.Dataset) -> np.ndarray:
+    lengths = ids_dataset.map(lambda ids, _: tf.size(ids)).batch(8192)
+    return np.concatenate([batch.numpy() for batch in lengths] or [np.zeros(0, np.int32)])
+
+
+def _bucketed(ids_dataset, lengths, batch_size, max_length, shuffle_seed=None):
+    """Buckets cached ids; the batch count is exact (a bucket's size does not depend on order)."""
+    longest = max_length or int(lengths.max(initial=1))
+    boundaries = length_boundaries(longest)
+    bucket_sizes = np.bincount(np.searchsorted(boundaries, lengths, side="right"), minlength=len(boundaries) + 1)
+    batches = int(sum(math.ceil(n / batch_size) for n in bucket_sizes))
+    if shuffle_seed is not None:
+        ids_dataset = ids_dataset.shuffle(min(len(lengths), 200_000), seed=shuffle_seed, reshuffle_each_iteration=True)
+    dataset = bucket_by_length(ids_dataset, batch_size, longest, boundaries=boundaries)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
+    return dataset.prefetch(tf.data.AUTOTUNE), batches
+
+
+def prepare_sentiment_data(config: SentimentConfig, preprocessor: TextPreprocessor | None = None) -> PreparedData:
+    """Loads the corpus, adapts the vocabulary on train only (unless given) and batches both splits."""
+    data = load_text_classification(
+        config.corpus,
+        validation_corpus=config.validation_corpus,
+        validation_fraction=config.validation_fraction,
+        seed=config.seed,
+        class_names=config.class_names,
+        text_column=config.text_column,
+        label_column=config.label_column,
+        data_dir=config.data_dir,
+        download_and_prepare_kwargs=config.download_and_prepare_kwargs,
+    )
+    if preprocessor is None:
+        preprocessor = TextPreprocessor(config.max_tokens, config.max_length, config.truncating)
+        preprocessor.adapt(data.train.map(lambda text, label: text))
+    train_ids = texts_to_ids(data.train, preprocessor).cache()
+    validation_ids = texts_to_ids(data.validation, preprocessor).cache()
+    train_lengths, validation_lengths = _lengths(train_ids), _lengths(validation_ids)
+    if len(train_lengths) == 0 or len(validation_lengths) == 0:
+        raise ValueError(
+            f"Corpus {config.corpus!r} gave {len(train_lengths)} training and {len(validation_lengths)} "
+            "validation examples; both must be non-empty."
+        )
+    train, train_batches = _bucketed(train_ids, train_lengths, config.batch_size, config.max_length, config.seed)
+    validation, validation_batches = _bucketed(validation_ids, validation_lengths, config.batch_size, config.max_length)
+    return PreparedData(
+        train=train,
+        validation=validation,
+        class_names=data.class_names,
+        preprocessor=preprocessor,
+        train_examples=len(train_lengths),
+        train_tokens=int(np.sum(np.minimum(train_lengths, config.max_length or np.inf))),
+        train_batches=train_batches,
+        validation_batches=validation_batches,
+    )
+
+
+# --- Model -------------------------------------------------------------------------------------------
+
+
+def compile_classifier(model: keras.Model, num_classes: int, learning_rate: float, clipnorm: float | None):
+    """Adam with optional gradient clipping; binary or sparse categorical cross-entropy by class count."""
+    if num_classes == 2:
+        loss, accuracy = keras.losses.BinaryCrossentropy(), keras.metrics.BinaryAccuracy(name="accuracy")
+    else:
+        loss, accuracy = keras.losses.SparseCategoricalCrossentropy(), keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=clipnorm), loss=loss, metrics=[accuracy])
+    return model
+
+
+def class_probabilities(outputs):
+    """Model outputs → `(batch, num_classes)` probabilities (a sigmoid unit becomes two columns)."""
+    if outputs.shape[-1] == 1:
+        return tf.concat([1.0 - outputs, outputs], axis=-1)
+    return outputs
+
+
+# --- Fit with resume ---------------------------------------------------------------------------------
+
+
+def _best_so_far(history_path: str, monitor: str, mode: str) -> float | None:
+    if not os.path.exists(history_path):
+        return None
+    with open(history_path, newline="") as f:
+        values = [float(row[monitor]) for row in csv.DictReader(f) if row.get(monitor)]
+    if not values:
+        return None
+    return max(values) if mode == "max" else min(values)
+
+
+def fit_resumable(
+    model: keras.Model,
+    train: tf.data.Dataset,
+    validation: tf.data.Dataset,
+    run_dir: str,
+    *,
+    epochs: int,
+    patience: int,
+    monitor: str = "val_accuracy",
+    mode: str = "max",
+    steps_per_epoch: int | None = None,
+    validation_steps: int | None = None,
+    verbose: str | int = "auto",
+) -> dict[str, list[float]]:
+    """Fits with EarlyStopping, TensorBoard, a CSV history, the best epoch's weights and resume.
+
+    Run again with the same `run_dir` after a kill, it continues after the last completed epoch
+    (`keras.callbacks.BackupAndRestore`); the best-weights checkpoint remembers the best score of the
+    epochs before the kill, so resuming never replaces a better epoch by a worse one. The model ends
+    with the best epoch's weights.
+
+    Returns:
+        The history of this call's epochs (all epochs are in `run_dir/history.csv`).
+    """
+    paths = {key: os.path.join(run_dir, name) for key, name in RUN_FILES.items()}
+    callbacks = [
+        keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup")),
+        keras.callbacks.ModelCheckpoint(
+            paths["best_weights"], monitor=monitor, mode=mode, save_best_only=True, save_weights_only=True,
+            initial_value_threshold=_best_so_far(paths["history"], monitor, mode),
+        ),
+        keras.callbacks.CSVLogger(paths["history"], append=True),
+        keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience),
+        keras.callbacks.TensorBoard(os.path.join(run_dir, "logs")),
+    ]
+    history = model.fit(
+        train, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=verbose,
+        steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
+    )
+    if os.path.exists(paths["best_weights"]):
+        model.load_weights(paths["best_weights"])
+    return history.history
+
+
+# --- The sentiment task ------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class TrainResult:
+    model: keras.Model
+    preprocessor: TextPreprocessor
+    class_names: list[str]
+    config: SentimentConfig
+    metrics: dict
+    run_dir: str
+
+
+def _check_run_dir(run_dir: str, config: SentimentConfig, overwrite: bool) -> None:
+    """Refuses to clobber a finished run, or to resume one with a different configuration."""
+    config_path = os.path.join(run_dir, RUN_FILES["config"])
+    finished = os.path.exists(os.path.join(run_dir, RUN_FILES["metrics"]))
+    if overwrite:
+        import shutil
+
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return
+    if finished:
+        raise FileExistsError(
+            f"Run directory {run_dir!r} holds a finished run; pass overwrite=True (--overwrite) to train "
+            "again there, or choose another --run-dir."
+        )
+    if os.path.exists(config_path):
+        previous = dataclasses.asdict(SentimentConfig.load(config_path))
+        current = dataclasses.asdict(config)
+        changed = sorted(k for k in current if current[k] != previous.get(k) and k not in RESUMABLE_CHANGES)
+        if changed:
+            raise ValueError(
+                f"Run directory {run_dir!r} holds an unfinished run with a different configuration "
+                f"(changed: {changed}); resume with the same settings, choose another --run-dir, or "
+                "pass --overwrite."
+            )
+
+
+def train_sentiment(
+    config: SentimentConfig,
+    run_dir: str,
+    *,
+    overwrite: bool = False,
+    strategy: str | tf.distribute.Strategy = "default",
+    verbose: str | int = "auto",
+) -> TrainResult:
+    """Trains a sentiment classifier end to end in `run_dir`, resuming a killed run found there.
+
+    Writes `config.json`, `vocabulary.txt`, `history.csv`, TensorBoard `logs/`, `best.weights.h5`,
+    `model.keras` (best epoch) and `metrics.json` (validation figures and wall time).
+    """
+    if isinstance(strategy, str):
+        strategy = get_strategy(strategy)
+    index, workers = worker_index(strategy)
+    if index > 0:
+        # Non-chief workers keep their own files so that workers never write the same path.
+        run_dir = os.path.join(run_dir, "workers", str(index))
+    _check_run_dir(run_dir, config, overwrite)
+    os.makedirs(run_dir, exist_ok=True)
+    config.save(os.path.join(run_dir, RUN_FILES["config"]))
+    keras.utils.set_random_seed(config.seed)
+    started = time.perf_counter()
+
+    vocabulary_path = os.path.join(run_dir, RUN_FILES["vocabulary"])
+    preprocessor = None
+    if os.path.exists(vocabulary_path):  # resuming: the ids must mean what they meant before the kill
+        preprocessor = TextPreprocessor.from_vocabulary_file(
+            vocabulary_path, max_tokens=config.max_tokens, max_length=config.max_length, truncating=config.truncating
+        )
+    data = prepare_sentiment_data(config, preprocessor)
+    if preprocessor is None:
+        data.preprocessor.save_vocabulary(vocabulary_path + ".partial")
+        os.replace(vocabulary_path + ".partial", vocabulary_path)
+
+    steps_per_epoch = validation_steps = None
+    train, validation = data.train, data.validation
+    if workers > 1:
+        # Every worker must run the same number of steps or the collectives wait forever.
+        steps_per_epoch = max(data.train_batches // workers, 1)
+        validation_steps = max(data.validation_batches // workers, 1)
+        train, validation = train.repeat(), validation.repeat()
+
+    with strategy.scope():
+        model = build_sentiment_model(
+            data.preprocessor.vocabulary_size, num_classes=len(data.class_names), **config.model_kwargs()
+        )
+        compile_classifier(model, len(data.class_names), config.learning_rate, config.clipnorm)
+    history = fit_resumable(
+        model, train, validation, run_dir, epochs=config.epochs, patience=config.patience,
+        steps_per_epoch=steps_per_epoch, validation_steps=validation_steps, verbose=verbose,
+    )
+    scores = model.evaluate(validation, steps=validation_steps, verbose=0, return_dict=True)
+    metrics = {
+        "val_accuracy": float(scores["accuracy"]),
+        "val_loss": float(scores["loss"]),
+        "epochs_this_call": len(history.get("loss", [])),
+        "train_examples": data.train_examples,
+        "train_tokens_per_epoch": data.train_tokens,
+        "wall_time_s": round(time.perf_counter() - started, 1),
+    }
+    model.save(os.path.join(run_dir, RUN_FILES["model"]))
+    write_text_atomic(os.path.join(run_dir, RUN_FILES["metrics"]), json.dumps(metrics, indent=2) + "\n")
+    return TrainResult(model, data.preprocessor, data.class_names, config, metrics, run_dir)
