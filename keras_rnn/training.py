@@ -50,7 +50,26 @@ def get_strategy(name: str = "default") -> tf.distribute.Strategy:
             'not set. Example: TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
             '"task": {"type": "worker", "index": 0}}\''
         )
-    return tf.distribute.MultiWorkerMirroredStrategy()
+    return KerasMultiWorkerMirroredStrategy()
+
+
+class KerasMultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
+    """`MultiWorkerMirroredStrategy` answering the two `reduce` calls Keras 3's `fit` gets wrong.
+
+    Keras 3.15's TensorFlow trainer (tensorflow/tensorflow#72388) calls, under this strategy,
+    1. `reduce("MEAN", (x, y))` on a whole input batch only to learn its shapes for a symbolic build,
+       which fails on the tuple, and could not average id batches of different lengths anyway;
+    2. `reduce("MEAN", loss, axis=0)` on every scalar it logs, which fails for a scalar.
+    Here (1) returns this worker's own batch and (2) averages across workers (`axis=None`), which is
+    what Keras means. Gradients are not reduced through this method, so training is unchanged.
+    """
+
+    def reduce(self, reduce_op, value, axis=None):
+        if isinstance(value, (tuple, list, dict)):
+            return tf.nest.map_structure(lambda v: self.experimental_local_results(v)[0], value)
+        if axis == 0 and self.experimental_local_results(value)[0].shape.rank == 0:
+            axis = None
+        return super().reduce(reduce_op, value, axis=axis)
 
 
 def worker_index(strategy: tf.distribute.Strategy) -> tuple[int, int]:
@@ -211,7 +230,6 @@ def fit_resumable(
     """
     paths = {key: os.path.join(run_dir, name) for key, name in RUN_FILES.items()}
     callbacks = [
-        keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup")),
         keras.callbacks.ModelCheckpoint(
             paths["best_weights"], monitor=monitor, mode=mode, save_best_only=True, save_weights_only=True,
             initial_value_threshold=_best_so_far(paths["history"], monitor, mode),
@@ -219,6 +237,8 @@ def fit_resumable(
         keras.callbacks.CSVLogger(paths["history"], append=True),
         keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience),
         keras.callbacks.TensorBoard(os.path.join(run_dir, "logs")),
+        # Last, so an epoch is marked done only after its history row and checkpoint are written.
+        keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup")),
     ]
     history = model.fit(
         train, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=verbose,

@@ -1,0 +1,67 @@
+"""Shared fixtures: small corpora the tests make themselves, and one small trained, exported model."""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+
+POSITIVE = "good great excellent wonderful superb lovely".split()
+NEGATIVE = "bad awful terrible boring poor dull".split()
+FILLER = "the movie plot actor scene film story was and it a".split()
+
+# A configuration small enough to train in seconds on the synthetic corpus below.
+TINY = dict(max_tokens=100, max_length=40, units=8, embedding_dim=8, batch_size=32, epochs=4, patience=4)
+
+
+def synthetic_reviews(n: int, seed: int = 0) -> list[tuple[str, str]]:
+    """Reviews of filler words plus two sentiment words; the label follows the sentiment words."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        positive = rng.random() < 0.5
+        words = rng.choices(FILLER, k=rng.randint(3, 30)) + rng.choices(POSITIVE if positive else NEGATIVE, k=2)
+        rng.shuffle(words)
+        rows.append((" ".join(words), "positive" if positive else "negative"))
+    return rows
+
+
+def write_table(path, rows, header=("text", "label"), delimiter="\t"):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, delimiter=delimiter)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return str(path)
+
+
+def write_folder(root, rows, split=None):
+    base = root / split if split else root
+    for i, (text, label) in enumerate(rows):
+        folder = base / label
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{i}_0.txt").write_text(text, encoding="utf-8")
+    return str(root)
+
+
+@pytest.fixture(scope="session")
+def tiny_tsv(tmp_path_factory):
+    return write_table(tmp_path_factory.mktemp("corpus") / "reviews.tsv", synthetic_reviews(1200))
+
+
+@pytest.fixture(scope="session")
+def trained(tiny_tsv, tmp_path_factory):
+    """One small model trained on the synthetic corpus, and its export (shared: training costs seconds)."""
+    from keras_rnn.config import SentimentConfig
+    from keras_rnn.export import export_sentiment
+    from keras_rnn.training import train_sentiment
+
+    config = SentimentConfig(corpus=tiny_tsv, **TINY)
+    root = tmp_path_factory.mktemp("trained")
+    result = train_sentiment(config, str(root / "run"), verbose=0)
+    path = export_sentiment(str(root / "export"), result.model, result.preprocessor, result.class_names,
+                            config, metrics=result.metrics)
+    return result, path

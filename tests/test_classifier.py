@@ -1,0 +1,99 @@
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from keras_rnn.models.classifier import CELLS, article_example_model, build_sentiment_model
+from keras_rnn.models.pooling import MaskedSequencePooling
+
+SMALL = dict(vocab_size=30, units=4, embedding_dim=4)
+IDS = np.array([[5, 7, 9, 0, 0], [3, 0, 0, 0, 0]], dtype="int64")
+
+
+@pytest.mark.parametrize("cell", sorted(CELLS))
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("pooling", ["last", "max", "mean", "max_mean"])
+def test_padding_never_changes_a_prediction(cell, bidirectional, pooling):
+    model = build_sentiment_model(cell=cell, bidirectional=bidirectional, pooling=pooling, num_layers=2, **SMALL)
+    short = model(IDS[:, :3]).numpy()
+    long = model(np.pad(IDS, [(0, 0), (0, 20)])).numpy()
+    np.testing.assert_allclose(short, long, rtol=1e-5, atol=1e-6)
+    assert short.shape == (2, 1)
+
+
+@pytest.mark.parametrize("api", ["functional", "sequential"])
+def test_apis_build_the_same_network(api):
+    model = build_sentiment_model(num_classes=3, api=api, **SMALL)
+    assert isinstance(model, keras.Sequential) == (api == "sequential")
+    assert model(IDS).shape == (2, 3)
+    reference = build_sentiment_model(num_classes=3, **SMALL)
+    assert [w.shape for w in model.weights] == [w.shape for w in reference.weights]
+
+
+@pytest.mark.parametrize("api", ["functional", "sequential"])
+def test_keras_file_round_trip(api, tmp_path):
+    model = build_sentiment_model(api=api, embedding_dropout=0.1, **SMALL)
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    again = keras.saving.load_model(path)
+    np.testing.assert_allclose(again(IDS).numpy(), model(IDS).numpy(), rtol=1e-6)
+    assert json.dumps(again.get_config(), default=list) == json.dumps(model.get_config(), default=list)
+
+
+@pytest.mark.parametrize("cell", sorted(CELLS))
+def test_recurrent_layers_stay_cudnn_eligible(cell):
+    model = build_sentiment_model(cell=cell, num_layers=2, bidirectional=True, **SMALL)
+    recurrent = [layer.forward_layer if isinstance(layer, keras.layers.Bidirectional) else layer
+                 for layer in model.layers if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional))]
+    assert len(recurrent) == 2
+    for layer in recurrent:
+        config = layer.get_config()
+        assert config["activation"] == "tanh"
+        assert config["recurrent_dropout"] == 0 and config["unroll"] is False and config["use_bias"] is True
+        if cell != "simple_rnn":
+            assert config["recurrent_activation"] == "sigmoid"
+        if cell == "gru":
+            assert config["reset_after"] is True
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"cell": "rnn"}, "`cell`: 'rnn'. Accepted values: 'simple_rnn', 'lstm', 'gru'"),
+        ({"units": 0}, "`units`: 0. Expected a positive integer"),
+        ({"num_layers": -1}, "`num_layers`: -1"),
+        ({"pooling": "min"}, "`pooling`: 'min'. Accepted values: 'last', 'max', 'mean', 'max_mean'"),
+        ({"api": "subclass"}, "`api`: 'subclass'. Accepted values: 'functional', 'sequential'"),
+        ({"dropout": 1.5}, "`dropout`: 1.5"),
+        ({"num_classes": 1}, "`num_classes`: 1. Expected >= 2"),
+    ],
+)
+def test_invalid_arguments_name_the_accepted_values(kwargs, message):
+    with pytest.raises(ValueError, match=message.replace(".", r"\.").replace("(", r"\(")):
+        build_sentiment_model(**{**SMALL, **kwargs})
+
+
+def test_masked_pooling_golden_values():
+    x = np.arange(12, dtype="float32").reshape(1, 4, 3) - 6.0  # rows: [-6..-4], [-3..-1], [0..2], [3..5]
+    mask = np.array([[True, True, False, False]])
+    np.testing.assert_allclose(MaskedSequencePooling("max")(x, mask=mask), [[-3, -2, -1]])
+    np.testing.assert_allclose(MaskedSequencePooling("mean")(x, mask=mask), [[-4.5, -3.5, -2.5]])
+    np.testing.assert_allclose(MaskedSequencePooling("max_mean")(x, mask=mask), [[-3, -2, -1, -4.5, -3.5, -2.5]])
+    np.testing.assert_allclose(MaskedSequencePooling("max")(x, mask=np.zeros((1, 4), bool)), [[0, 0, 0]])
+    layer = MaskedSequencePooling.from_config(MaskedSequencePooling("mean").get_config())
+    assert layer.mode == "mean"
+
+
+def test_article_example_model_learns_with_validation_split():
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.integers(3, 50, size=(400, 10))
+    y = (x == 3).any(axis=1) | (x == 4).any(axis=1)  # class 1 iff token 3 or 4 occurs
+    x[y, rng.integers(0, 10, size=int(y.sum()))] = 3
+    model = article_example_model(vocab_size=50, num_classes=2, max_length=10)
+    assert [type(layer).__name__ for layer in model.layers] == ["Embedding", "SimpleRNN", "Dense"]
+    assert model.layers[1].activation.__name__ == "tanh" and model.layers[2].activation.__name__ == "softmax"
+    assert model.loss == "categorical_crossentropy"
+    history = model.fit(x, keras.utils.to_categorical(y, 2), epochs=15, batch_size=16, validation_split=0.1, verbose=0)
+    assert history.history["val_accuracy"][-1] >= 0.9

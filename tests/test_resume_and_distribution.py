@@ -1,0 +1,107 @@
+"""Multi-process tests: a training run killed with SIGKILL resumes; two workers train together."""
+
+import csv
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+import keras_rnn  # noqa: F401  (registers the custom layers model.keras needs)
+from conftest import synthetic_reviews, write_table
+
+pytestmark = pytest.mark.slow
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SMALL = ["--max-tokens", "100", "--max-length", "40", "--units", "8", "--embedding-dim", "8", "--verbose", "2"]
+
+
+def keras_rnn(*args):
+    return [sys.executable, "-m", "keras_rnn", *args]
+
+
+def environment(**extra):
+    return {**os.environ, "PYTHONPATH": REPO, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1", **extra}
+
+
+def history_epochs(run_dir):
+    path = os.path.join(run_dir, "history.csv")
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as f:
+        return [int(row["epoch"]) for row in csv.DictReader(f) if row.get("val_accuracy")]
+
+
+def test_a_killed_run_resumes_after_its_last_completed_epoch(tmp_path):
+    corpus = write_table(tmp_path / "reviews.tsv", synthetic_reviews(6000, seed=2))
+    run_dir, output = str(tmp_path / "run"), str(tmp_path / "export")
+    command = keras_rnn("train", "sentiment", "--corpus", corpus, "--run-dir", run_dir, "--output", output,
+                        "--epochs", "6", "--patience", "6", "--batch-size", "16", *SMALL)
+    process = subprocess.Popen(command, env=environment(), cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while len(history_epochs(run_dir)) < 2 and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    done_before_kill = history_epochs(run_dir)
+    assert process.returncode == -signal.SIGKILL
+    assert 2 <= len(done_before_kill) < 6, "the kill must land mid-training"
+    assert not os.path.exists(output) and not os.path.exists(os.path.join(run_dir, "metrics.json"))
+
+    resumed = subprocess.run(command, env=environment(), cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    first_epoch_rerun = len(done_before_kill) + 1
+    assert f"Epoch {first_epoch_rerun}/6" in resumed.stdout
+    assert "Epoch 1/6" not in resumed.stdout  # no finished epoch was trained again
+    assert history_epochs(run_dir) == list(range(6))
+    assert os.path.exists(os.path.join(output, "saved_model.pb"))
+
+
+def free_ports(n):
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_two_workers_train_together_and_agree_on_the_weights(tmp_path):
+    corpus = write_table(tmp_path / "reviews.tsv", synthetic_reviews(600, seed=3))
+    run_dir, output = str(tmp_path / "run"), str(tmp_path / "export")
+    workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
+    processes = []
+    try:
+        for index in range(2):
+            tf_config = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
+            command = keras_rnn("train", "sentiment", "--strategy", "multi_worker", "--corpus", corpus,
+                                "--run-dir", run_dir, "--output", output, "--epochs", "2", *SMALL)
+            processes.append(subprocess.Popen(command, env=environment(TF_CONFIG=tf_config), cwd=tmp_path,
+                                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        outputs = [process.communicate(timeout=420)[0] for process in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    for process, out in zip(processes, outputs):
+        assert process.returncode == 0, out[-3000:]
+    chief = keras.saving.load_model(os.path.join(run_dir, "model.keras"))
+    worker = keras.saving.load_model(os.path.join(run_dir, "workers", "1", "model.keras"))
+    for a, b in zip(chief.get_weights(), worker.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    initial = keras.models.clone_model(chief)  # fresh weights: training really changed them
+    assert any(not np.allclose(a, b) for a, b in zip(chief.get_weights(), initial.get_weights()))
+    assert os.path.exists(os.path.join(output, "saved_model.pb"))
+    assert not os.path.exists(os.path.join(run_dir, "workers", "1", "saved_model.pb"))
