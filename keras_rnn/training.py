@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import math
 import os
@@ -14,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnn.config import SentimentConfig
-from keras_rnn.data.batching import bucket_by_length, length_boundaries
+from keras_rnn.data.batching import bucket_by_length, length_boundaries, padding_fraction
 from keras_rnn.data.corpora import load_text_classification
 from keras_rnn.data.text import TextPreprocessor
 from keras_rnn.files import write_text_atomic
@@ -194,6 +195,68 @@ def class_probabilities(outputs):
 # --- Fit with resume ---------------------------------------------------------------------------------
 
 
+def _save_weights_atomic(model: keras.Model, path: str) -> None:
+    partial = path.removesuffix(".weights.h5") + ".partial.weights.h5"
+    model.save_weights(partial, overwrite=True)
+    os.replace(partial, path)
+
+
+class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """`BackupAndRestore` whose backup files are replaced by renames, never rewritten in place.
+
+    Keras writes `latest.weights.h5` in place: a SIGKILL during that write leaves a corrupt file and a
+    run that cannot resume. Here weights and metadata are written beside and renamed over the old ones.
+    """
+
+    def _save_model(self):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        metadata = json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen})
+        _save_weights_atomic(self.model, self._weights_path)
+        write_text_atomic(self._training_metadata_path, metadata)
+
+
+class BestWeightsCheckpoint(keras.callbacks.Callback):
+    """Saves the weights of the best epoch so far (atomically), starting from a known best score.
+
+    Args:
+        path: a `.weights.h5` file.
+        monitor: the logged metric to compare, e.g. `"val_accuracy"`.
+        mode: `"max"` or `"min"`.
+        best: best score of earlier epochs (a resumed run), or `None`.
+    """
+
+    def __init__(self, path: str, monitor: str = "val_accuracy", mode: str = "max", best: float | None = None):
+        super().__init__()
+        self.path, self.monitor, self.best = path, monitor, best
+        self.better = np.greater if validate_choice("mode", mode, ("max", "min")) == "max" else np.less
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is not None and (self.best is None or self.better(value, self.best)):
+            self.best = float(value)
+            _save_weights_atomic(self.model, self.path)
+
+
+
+def _drop_unsaved_epochs(history_path: str, backup_dir: str) -> None:
+    """Keeps only the history rows of epochs the backup holds: a kill between writing an epoch's row
+    and its backup makes that epoch run again, and its row must not appear twice."""
+    if not os.path.exists(history_path):
+        return
+    metadata = os.path.join(backup_dir, "training_metadata.json")
+    saved_epochs = 0
+    if os.path.exists(metadata):
+        with open(metadata) as f:
+            saved_epochs = int(json.load(f)["epoch"])
+    with open(history_path, newline="") as f:
+        rows = list(csv.reader(f))
+    kept = [rows[0]] + [row for row in rows[1:] if row and int(row[0]) < saved_epochs] if rows else []
+    if len(kept) != len(rows):
+        text = io.StringIO()
+        csv.writer(text, lineterminator="\n").writerows(kept)
+        write_text_atomic(history_path, text.getvalue())
+
+
 def _best_so_far(history_path: str, monitor: str, mode: str) -> float | None:
     if not os.path.exists(history_path):
         return None
@@ -229,16 +292,15 @@ def fit_resumable(
         The history of this call's epochs (all epochs are in `run_dir/history.csv`).
     """
     paths = {key: os.path.join(run_dir, name) for key, name in RUN_FILES.items()}
+    backup_dir = os.path.join(run_dir, "backup")
+    _drop_unsaved_epochs(paths["history"], backup_dir)
     callbacks = [
-        keras.callbacks.ModelCheckpoint(
-            paths["best_weights"], monitor=monitor, mode=mode, save_best_only=True, save_weights_only=True,
-            initial_value_threshold=_best_so_far(paths["history"], monitor, mode),
-        ),
+        BestWeightsCheckpoint(paths["best_weights"], monitor, mode, best=_best_so_far(paths["history"], monitor, mode)),
         keras.callbacks.CSVLogger(paths["history"], append=True),
         keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience),
         keras.callbacks.TensorBoard(os.path.join(run_dir, "logs")),
         # Last, so an epoch is marked done only after its history row and checkpoint are written.
-        keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup")),
+        AtomicBackupAndRestore(backup_dir),
     ]
     history = model.fit(
         train, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=verbose,
@@ -337,10 +399,12 @@ def train_sentiment(
             data.preprocessor.vocabulary_size, num_classes=len(data.class_names), **config.model_kwargs()
         )
         compile_classifier(model, len(data.class_names), config.learning_rate, config.clipnorm)
+    fit_started = time.perf_counter()
     history = fit_resumable(
         model, train, validation, run_dir, epochs=config.epochs, patience=config.patience,
         steps_per_epoch=steps_per_epoch, validation_steps=validation_steps, verbose=verbose,
     )
+    fit_time = time.perf_counter() - fit_started
     scores = model.evaluate(validation, steps=validation_steps, verbose=0, return_dict=True)
     metrics = {
         "val_accuracy": float(scores["accuracy"]),
@@ -348,6 +412,8 @@ def train_sentiment(
         "epochs_this_call": len(history.get("loss", [])),
         "train_examples": data.train_examples,
         "train_tokens_per_epoch": data.train_tokens,
+        "train_padding_fraction": round(padding_fraction(data.train), 4),
+        "fit_time_s": round(fit_time, 1),
         "wall_time_s": round(time.perf_counter() - started, 1),
     }
     model.save(os.path.join(run_dir, RUN_FILES["model"]))
