@@ -42,6 +42,8 @@ class SentimentConfig:
     embedding_dropout: float = 0.0
     dropout: float = 0.3
     pooling: str = "max_mean"
+    ngram_order: int = 0
+    ngram_bins: int = 2**20
     # Training
     batch_size: int = 32
     epochs: int = 4
@@ -69,7 +71,7 @@ class SentimentConfig:
         """The `build_sentiment_model` arguments this configuration fixes."""
         return {name: getattr(self, name) for name in
                 ("cell", "units", "num_layers", "bidirectional", "embedding_dim", "embedding_dropout",
-                 "dropout", "pooling")}
+                 "dropout", "pooling", "ngram_order", "ngram_bins")}
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)

@@ -1,4 +1,5 @@
 import json
+import re
 
 import keras
 import numpy as np
@@ -14,8 +15,10 @@ IDS = np.array([[5, 7, 9, 0, 0], [3, 0, 0, 0, 0]], dtype="int64")
 @pytest.mark.parametrize("cell", sorted(CELLS))
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("pooling", ["last", "max", "mean", "max_mean"])
-def test_padding_never_changes_a_prediction(cell, bidirectional, pooling):
-    model = build_sentiment_model(cell=cell, bidirectional=bidirectional, pooling=pooling, num_layers=2, **SMALL)
+@pytest.mark.parametrize("ngram_order", [0, 2])
+def test_padding_never_changes_a_prediction(cell, bidirectional, pooling, ngram_order):
+    model = build_sentiment_model(cell=cell, bidirectional=bidirectional, pooling=pooling, num_layers=2,
+                                  ngram_order=ngram_order, ngram_bins=64, **SMALL)
     short = model(IDS[:, :3]).numpy()
     long = model(np.pad(IDS, [(0, 0), (0, 20)])).numpy()
     np.testing.assert_allclose(short, long, rtol=1e-5, atol=1e-6)
@@ -31,9 +34,9 @@ def test_apis_build_the_same_network(api):
     assert [w.shape for w in model.weights] == [w.shape for w in reference.weights]
 
 
-@pytest.mark.parametrize("api", ["functional", "sequential"])
-def test_keras_file_round_trip(api, tmp_path):
-    model = build_sentiment_model(api=api, embedding_dropout=0.1, **SMALL)
+@pytest.mark.parametrize("api, ngram_order", [("functional", 0), ("sequential", 0), ("functional", 3)])
+def test_keras_file_round_trip(api, ngram_order, tmp_path):
+    model = build_sentiment_model(api=api, embedding_dropout=0.1, ngram_order=ngram_order, ngram_bins=97, **SMALL)
     path = str(tmp_path / "m.keras")
     model.save(path)
     again = keras.saving.load_model(path)
@@ -67,10 +70,12 @@ def test_recurrent_layers_stay_cudnn_eligible(cell):
         ({"api": "subclass"}, "`api`: 'subclass'. Accepted values: 'functional', 'sequential'"),
         ({"dropout": 1.5}, "`dropout`: 1.5"),
         ({"num_classes": 1}, "`num_classes`: 1. Expected >= 2"),
+        ({"ngram_order": -1}, "`ngram_order`: -1. Expected 0 (no n-gram bag) or a positive integer"),
+        ({"ngram_order": 2, "api": "sequential"}, "a Sequential model cannot hold; use api='functional'"),
     ],
 )
 def test_invalid_arguments_name_the_accepted_values(kwargs, message):
-    with pytest.raises(ValueError, match=message.replace(".", r"\.").replace("(", r"\(")):
+    with pytest.raises(ValueError, match=re.escape(message)):
         build_sentiment_model(**{**SMALL, **kwargs})
 
 
@@ -97,3 +102,30 @@ def test_article_example_model_learns_with_validation_split():
     assert model.loss == "categorical_crossentropy"
     history = model.fit(x, keras.utils.to_categorical(y, 2), epochs=15, batch_size=16, validation_split=0.1, verbose=0)
     assert history.history["val_accuracy"][-1] >= 0.9
+
+
+def test_hashed_ngrams_golden_and_padding():
+    from keras_rnn.models.ngrams import HashedNgrams
+
+    layer = HashedNgrams(order=2, num_bins=1000)
+    grams = layer(np.array([[3, 4, 5, 0]])).numpy()[0]
+    unigrams, bigrams = grams[:4], grams[4:]
+    assert list(unigrams[3:]) == [0] and list(bigrams[2:]) == [0, 0]  # nothing touching padding
+    assert np.all((grams[:3] >= 1) & (grams[:3] < 1000)) and np.all(bigrams[:2] >= 1)
+    # the same n-gram hashes alike wherever it occurs; order matters
+    other = layer(np.array([[9, 3, 4, 0]])).numpy()[0]
+    assert other[4 + 1] == bigrams[0] and layer(np.array([[4, 3]])).numpy()[0][2] != bigrams[0]
+    assert HashedNgrams.from_config(layer.get_config()).num_bins == 1000
+
+
+def test_ngram_bag_lets_the_model_fit_a_bigram_rule():
+    """Class 1 iff the bigram (5, 6) occurs: a unigram bag cannot tell, the n-gram path can."""
+    keras.utils.set_random_seed(1)
+    rng = np.random.default_rng(1)
+    x = rng.integers(5, 8, size=(600, 6))
+    y = ((x[:, :-1] == 5) & (x[:, 1:] == 6)).any(axis=1).astype("float32")
+    model = build_sentiment_model(vocab_size=10, units=2, embedding_dim=2, ngram_order=2, ngram_bins=4096,
+                                  cell="simple_rnn", bidirectional=False, dropout=0.0)
+    model.compile(keras.optimizers.Adam(0.05), "binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, epochs=30, batch_size=32, verbose=0)
+    assert history.history["accuracy"][-1] > 0.95

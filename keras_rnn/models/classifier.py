@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 
+from keras_rnn.models.ngrams import HashedNgrams
 from keras_rnn.models.pooling import MaskedSequencePooling
 from keras_rnn.validation import validate_choice, validate_fraction, validate_positive_int
 
@@ -32,8 +33,12 @@ def classifier_layers(
     dropout: float = 0.3,
     embedding_dropout: float = 0.0,
     pooling: str = "max_mean",
+    logits: bool = False,
 ) -> list[keras.layers.Layer]:
-    """The layers of `build_sentiment_model`, in order, after validating every argument."""
+    """The recurrent path of `build_sentiment_model`, in order, after validating every argument.
+
+    With `logits=True` the last Dense layer has no activation (its logits are summed with another path).
+    """
     validate_positive_int("vocab_size", vocab_size)
     validate_positive_int("num_classes", num_classes)
     if num_classes < 2:
@@ -58,11 +63,19 @@ def classifier_layers(
         layers.append(MaskedSequencePooling(pooling, name=f"{pooling}_pooling"))
     if dropout:
         layers.append(keras.layers.Dropout(dropout, name="dropout"))
-    binary = num_classes == 2
-    layers.append(
-        keras.layers.Dense(1 if binary else num_classes, activation="sigmoid" if binary else "softmax", name="output")
-    )
+    if logits:
+        layers.append(keras.layers.Dense(_num_outputs(num_classes), name="rnn_logits"))
+    else:
+        layers.append(keras.layers.Dense(_num_outputs(num_classes), activation=_activation(num_classes), name="output"))
     return layers
+
+
+def _num_outputs(num_classes: int) -> int:
+    return 1 if num_classes == 2 else num_classes
+
+
+def _activation(num_classes: int) -> str:
+    return "sigmoid" if num_classes == 2 else "softmax"
 
 
 def build_sentiment_model(
@@ -76,6 +89,8 @@ def build_sentiment_model(
     dropout: float = 0.3,
     embedding_dropout: float = 0.0,
     pooling: str = "max_mean",
+    ngram_order: int = 0,
+    ngram_bins: int = 2**20,
     api: str = "functional",
     name: str = "sentiment",
 ) -> keras.Model:
@@ -97,6 +112,10 @@ def build_sentiment_model(
         embedding_dropout: channel dropout rate on the embeddings. Defaults to `0.0`.
         pooling: `"last"` (final state), `"max"`, `"mean"` or `"max_mean"` over masked time steps.
             Defaults to `"max_mean"`.
+        ngram_order: `0` for none, else also feed a bag of the text's 1..`ngram_order`-grams (hashed
+            from the ids, `HashedNgrams`) through a linear layer whose logits add to the RNN's: a
+            wide-and-deep classifier. Functional API only. Defaults to `0`.
+        ngram_bins: hash bins of the n-gram bag. Defaults to `2**20`.
         api: `"functional"` (a `keras.Model`) or `"sequential"` (a `keras.Sequential`), same layers.
         name: model name.
 
@@ -110,9 +129,15 @@ def build_sentiment_model(
     TensorShape([1, 1])
     """
     validate_choice("api", api, APIS)
+    if isinstance(ngram_order, bool) or not isinstance(ngram_order, int) or ngram_order < 0:
+        raise ValueError(f"Received an invalid value for argument `ngram_order`: {ngram_order!r}. "
+                         "Expected 0 (no n-gram bag) or a positive integer.")
+    if ngram_order and api == "sequential":
+        raise ValueError(f"`ngram_order={ngram_order}` adds a second path beside the RNN, which a "
+                         "Sequential model cannot hold; use api='functional' or ngram_order=0.")
     layers = classifier_layers(
         vocab_size, num_classes, cell, units, num_layers, bidirectional, embedding_dim, dropout,
-        embedding_dropout, pooling,
+        embedding_dropout, pooling, logits=bool(ngram_order),
     )
     if api == "sequential":
         return keras.Sequential([keras.Input((None,), dtype="int64", name="token_ids"), *layers], name=name)
@@ -120,6 +145,13 @@ def build_sentiment_model(
     outputs = inputs
     for layer in layers:
         outputs = layer(outputs)
+    if ngram_order:
+        grams = HashedNgrams(ngram_order, ngram_bins, name="ngrams")(inputs)
+        weights = keras.layers.Embedding(ngram_bins, _num_outputs(num_classes), mask_zero=True,
+                                         name="ngram_weights")(grams)
+        ngram_logits = MaskedSequencePooling("mean", name="ngram_logits")(weights)
+        logits = keras.layers.Add(name="logits")([outputs, ngram_logits])
+        outputs = keras.layers.Activation(_activation(num_classes), name="output")(logits)
     return keras.Model(inputs, outputs, name=name)
 
 
