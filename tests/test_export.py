@@ -124,11 +124,11 @@ def test_export_refuses_to_overwrite_and_overwrites_when_asked(trained, tmp_path
     assert sorted(os.listdir(tmp_path)) == ["model"]  # no temporary folders left behind
 
 
-def test_a_failed_export_leaves_nothing_at_the_target(trained, tmp_path, monkeypatch):
-    result, _ = trained
-    target = str(tmp_path / "model")
+def failing_archive(error, half_written=False):
+    """An ExportArchive whose write_out dies like a killed or failing writer would."""
+    real_archive = export_module.keras.export.ExportArchive
 
-    class DiesMidway:
+    class Failing:
         def __init__(self):
             self.real = real_archive()
 
@@ -136,34 +136,30 @@ def test_a_failed_export_leaves_nothing_at_the_target(trained, tmp_path, monkeyp
             return getattr(self.real, name)
 
         def write_out(self, path, **kwargs):
-            with open(os.path.join(path, "saved_model.pb"), "wb") as f:
-                f.write(b"half")
-            raise KeyboardInterrupt("killed while writing")
+            if half_written:
+                with open(os.path.join(path, "saved_model.pb"), "wb") as f:
+                    f.write(b"half")
+            raise error
 
-    real_archive = export_module.keras.export.ExportArchive
-    monkeypatch.setattr(export_module.keras.export, "ExportArchive", DiesMidway)
+    return Failing
+
+
+def test_a_failed_export_leaves_nothing_at_the_target(trained, tmp_path, monkeypatch):
+    result, _ = trained
+    target = str(tmp_path / "model")
+    monkeypatch.setattr(export_module.keras.export, "ExportArchive",
+                        failing_archive(KeyboardInterrupt("killed while writing"), half_written=True))
     with pytest.raises(KeyboardInterrupt):
         export_sentiment(target, result.model, result.preprocessor, result.class_names, result.config)
     assert os.listdir(tmp_path) == []
 
 
-def test_a_killed_overwrite_keeps_the_previous_export(trained, tmp_path, monkeypatch):
-    result, path = trained
+def test_a_failed_overwrite_keeps_the_previous_export(trained, tmp_path, monkeypatch):
+    result, _ = trained
     target = tmp_path / "model"
     target.mkdir()
     (target / "keras_rnn.json").write_text("{}")
-    class DiskFull:
-        def __init__(self):
-            self.real = real_archive()
-
-        def __getattr__(self, name):
-            return getattr(self.real, name)
-
-        def write_out(self, path, **kwargs):
-            raise RuntimeError("disk full")
-
-    real_archive = export_module.keras.export.ExportArchive
-    monkeypatch.setattr(export_module.keras.export, "ExportArchive", DiskFull)
+    monkeypatch.setattr(export_module.keras.export, "ExportArchive", failing_archive(RuntimeError("disk full")))
     with pytest.raises(RuntimeError, match="disk full"):
         export_sentiment(str(target), result.model, result.preprocessor, result.class_names, result.config,
                          overwrite=True)
