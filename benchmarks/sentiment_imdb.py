@@ -31,20 +31,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=DEFAULT_DATA, help="aclImdb folder or archive (default: %(default)s)")
     parser.add_argument("--run-dir", help="keep the run here (default: a temporary folder)")
-    parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=JSON",
-                        help="override config fields, e.g. --set epochs=2 cell='\"lstm\"'")
+    parser.add_argument("--config", help="JSON file of configuration values (flags override it)")
     parser.add_argument("--verbose", type=int, default=2)
+    from keras_rnn.cli import add_config_flags, config_from_args
+    from keras_rnn.config import SentimentConfig
+
+    add_config_flags(parser, SentimentConfig)  # the same flags as `keras-rnn train sentiment`
     args = parser.parse_args()
     if not os.path.exists(args.data):
         parser.error(f"--data {args.data!r} does not exist (an aclImdb folder or aclImdb_train.tar.xz)")
 
     import tensorflow as tf
 
-    from keras_rnn.config import SentimentConfig
     from keras_rnn.training import train_sentiment
 
-    overrides = {key: json.loads(value) for key, value in (item.split("=", 1) for item in args.set)}
-    config = SentimentConfig.from_dict({"corpus": os.path.abspath(args.data), **overrides})
+    args.corpus = os.path.abspath(args.data)
+    config = config_from_args(args, SentimentConfig)
     run_dir = args.run_dir or tempfile.mkdtemp(prefix="keras_rnn_bench_")
     started = time.perf_counter()
     result = train_sentiment(config, run_dir, verbose=args.verbose)

@@ -30,7 +30,7 @@ def _field_parser(field: dataclasses.Field):
     raise TypeError(f"No command-line parser for config field {field.name}: {annotation}")
 
 
-def _add_config_flags(parser: argparse.ArgumentParser, config_class) -> None:
+def add_config_flags(parser: argparse.ArgumentParser, config_class) -> None:
     """One flag per dataclass field, so the flags and the config never drift apart."""
     for field in dataclasses.fields(config_class):
         flag = "--" + field.name.replace("_", "-")
@@ -42,7 +42,7 @@ def _add_config_flags(parser: argparse.ArgumentParser, config_class) -> None:
             parser.add_argument(flag, type=parse, default=None, help=f"(default: {field.default})")
 
 
-def _config_from_args(args, config_class):
+def config_from_args(args, config_class):
     values = {}
     if args.config:
         with open(args.config, encoding="utf-8") as f:
@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--strategy", default="default", choices=("default", "mirrored", "multi_worker"),
                        help="tf.distribute strategy; multi_worker reads TF_CONFIG (default: %(default)s)")
     train.add_argument("--verbose", type=int, default=None, choices=(0, 1, 2), help="Keras fit verbosity")
-    _add_config_flags(train, SentimentConfig)
+    add_config_flags(train, SentimentConfig)
 
     evaluate = commands.add_parser("evaluate", help="accuracy, precision/recall/F1 and confusion matrix")
     evaluate.add_argument("model", help="an exported model folder")
@@ -94,7 +94,7 @@ def _train(args) -> int:
     from keras_rnn.training import get_strategy, train_sentiment
 
     strategy = get_strategy(args.strategy)  # first: multi-worker strategies must precede other TF ops
-    config = _config_from_args(args, SentimentConfig)
+    config = config_from_args(args, SentimentConfig)
     output = os.path.abspath(args.output)
     if os.path.exists(output) and not args.overwrite:
         raise FileExistsError(f"{args.output!r} already exists; pass --overwrite to replace it.")

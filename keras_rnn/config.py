@@ -48,6 +48,7 @@ class SentimentConfig:
     batch_size: int = 32
     epochs: int = 4
     learning_rate: float = 1e-3
+    lr_schedule: str = "constant"
     clipnorm: float | None = 1.0
     patience: int = 2
     seed: int = 1337
@@ -61,6 +62,7 @@ class SentimentConfig:
         validate_choice("truncating", self.truncating, TRUNCATING)
         validate_choice("cell", self.cell, CELLS)
         validate_choice("pooling", self.pooling, POOLINGS)
+        validate_choice("lr_schedule", self.lr_schedule, ("constant", "linear_decay"))
         validate_fraction("dropout", self.dropout)
         validate_fraction("embedding_dropout", self.embedding_dropout)
         if not self.learning_rate > 0:

@@ -175,8 +175,24 @@ def prepare_sentiment_data(config: SentimentConfig, preprocessor: TextPreprocess
 # --- Model -------------------------------------------------------------------------------------------
 
 
-def compile_classifier(model: keras.Model, num_classes: int, learning_rate: float, clipnorm: float | None):
-    """Adam with optional gradient clipping; binary or sparse categorical cross-entropy by class count."""
+LR_SCHEDULES = ("constant", "linear_decay")
+
+
+def compile_classifier(
+    model: keras.Model,
+    num_classes: int,
+    learning_rate: float,
+    clipnorm: float | None,
+    lr_schedule: str = "constant",
+    total_steps: int | None = None,
+):
+    """Adam with optional gradient clipping; binary or sparse categorical cross-entropy by class count.
+
+    `lr_schedule="linear_decay"` lowers the learning rate linearly to 0 over `total_steps`.
+    """
+    validate_choice("lr_schedule", lr_schedule, LR_SCHEDULES)
+    if lr_schedule == "linear_decay":
+        learning_rate = keras.optimizers.schedules.PolynomialDecay(learning_rate, total_steps, 0.0, power=1.0)
     if num_classes == 2:
         loss, accuracy = keras.losses.BinaryCrossentropy(), keras.metrics.BinaryAccuracy(name="accuracy")
     else:
@@ -398,7 +414,8 @@ def train_sentiment(
         model = build_sentiment_model(
             data.preprocessor.vocabulary_size, num_classes=len(data.class_names), **config.model_kwargs()
         )
-        compile_classifier(model, len(data.class_names), config.learning_rate, config.clipnorm)
+        compile_classifier(model, len(data.class_names), config.learning_rate, config.clipnorm, config.lr_schedule,
+                           total_steps=config.epochs * (steps_per_epoch or data.train_batches))
     fit_started = time.perf_counter()
     history = fit_resumable(
         model, train, validation, run_dir, epochs=config.epochs, patience=config.patience,

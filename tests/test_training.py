@@ -71,3 +71,18 @@ def test_strategy_errors(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     with pytest.raises(ValueError, match="reads the cluster from the TF_CONFIG environment variable"):
         get_strategy("multi_worker")
+
+
+def test_linear_decay_schedule_reaches_zero_at_the_last_step():
+    import keras
+
+    from keras_rnn.models.classifier import build_sentiment_model
+    from keras_rnn.training import compile_classifier
+
+    model = compile_classifier(build_sentiment_model(20, units=2, embedding_dim=2), 2, 0.01, 1.0,
+                               "linear_decay", total_steps=100)
+    schedule = model.optimizer._learning_rate
+    assert isinstance(schedule, keras.optimizers.schedules.PolynomialDecay)
+    assert [round(float(schedule(step)), 6) for step in (0, 50, 100)] == [0.01, 0.005, 0.0]
+    with pytest.raises(ValueError, match="`lr_schedule`: 'cosine'. Accepted values: 'constant', 'linear_decay'"):
+        SentimentConfig(lr_schedule="cosine")
