@@ -126,7 +126,10 @@ def _evaluate(args) -> int:
             corpus, validation_corpus=config.validation_corpus, validation_fraction=config.validation_fraction,
             seed=config.seed, **read_kwargs).validation
     else:
-        dataset, _ = read_classification_split(corpus, args.split, **read_kwargs)
+        dataset, class_names = read_classification_split(corpus, args.split, **read_kwargs)
+        if list(class_names) != list(manifest["class_names"]):
+            raise ValueError(f"Corpus {corpus!r} has classes {list(class_names)}, but the model was trained on "
+                             f"{manifest['class_names']}; evaluate on a corpus with the same classes.")
     texts, labels = [], []
     for text, label in dataset.as_numpy_iterator():
         texts.append(text)

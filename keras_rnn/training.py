@@ -319,7 +319,7 @@ def fit_resumable(
         AtomicBackupAndRestore(backup_dir),
     ]
     history = model.fit(
-        train, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=verbose,
+        train, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False,
         steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
     )
     if os.path.exists(paths["best_weights"]):

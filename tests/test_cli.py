@@ -80,3 +80,12 @@ def test_errors_exit_2_with_a_message(argv, message, tmp_path, capsys, monkeypat
     monkeypatch.chdir(tmp_path)
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_evaluate_refuses_a_corpus_with_other_classes(trained, capsys):
+    import tensorflow_datasets as tfds
+
+    _, path = trained
+    with tfds.testing.mock_data(num_examples=5):
+        assert main(["evaluate", path, "--corpus", "imdb_reviews", "--split", "test"]) == 2
+    assert "has classes ['neg', 'pos'], but the model was trained on ['negative', 'positive']" in capsys.readouterr().err
