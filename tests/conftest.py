@@ -15,7 +15,8 @@ NEGATIVE = "bad awful terrible boring poor dull".split()
 FILLER = "the movie plot actor scene film story was and it a".split()
 
 # A configuration small enough to train in seconds on the synthetic corpus below.
-TINY = dict(max_tokens=100, max_length=40, units=8, embedding_dim=8, batch_size=32, epochs=4, patience=4)
+TINY = dict(max_tokens=100, max_length=40, units=8, embedding_dim=8, ngram_bins=4096, batch_size=32, epochs=4,
+            patience=4)
 
 
 def synthetic_reviews(n: int, seed: int = 0) -> list[tuple[str, str]]:

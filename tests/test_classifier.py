@@ -85,6 +85,7 @@ def test_masked_pooling_golden_values():
     np.testing.assert_allclose(MaskedSequencePooling("max")(x, mask=mask), [[-3, -2, -1]])
     np.testing.assert_allclose(MaskedSequencePooling("mean")(x, mask=mask), [[-4.5, -3.5, -2.5]])
     np.testing.assert_allclose(MaskedSequencePooling("max_mean")(x, mask=mask), [[-3, -2, -1, -4.5, -3.5, -2.5]])
+    np.testing.assert_allclose(MaskedSequencePooling("sum")(x, mask=mask), [[-9, -7, -5]])
     np.testing.assert_allclose(MaskedSequencePooling("max")(x, mask=np.zeros((1, 4), bool)), [[0, 0, 0]])
     layer = MaskedSequencePooling.from_config(MaskedSequencePooling("mean").get_config())
     assert layer.mode == "mean"

@@ -18,7 +18,8 @@ from conftest import synthetic_reviews, write_table
 
 pytestmark = pytest.mark.slow
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SMALL = ["--max-tokens", "100", "--max-length", "40", "--units", "8", "--embedding-dim", "8", "--verbose", "2"]
+SMALL = ["--max-tokens", "100", "--max-length", "40", "--units", "8", "--embedding-dim", "8", "--ngram-bins", "4096",
+         "--verbose", "2"]
 
 
 def keras_rnn(*args):

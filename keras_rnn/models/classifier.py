@@ -147,9 +147,11 @@ def build_sentiment_model(
         outputs = layer(outputs)
     if ngram_order:
         grams = HashedNgrams(ngram_order, ngram_bins, name="ngrams")(inputs)
+        # A linear model over n-gram counts: one weight per hashed n-gram and class output, summed.
+        # Zero-initialised, so training starts from the RNN's logits alone.
         weights = keras.layers.Embedding(ngram_bins, _num_outputs(num_classes), mask_zero=True,
-                                         name="ngram_weights")(grams)
-        ngram_logits = MaskedSequencePooling("mean", name="ngram_logits")(weights)
+                                         embeddings_initializer="zeros", name="ngram_weights")(grams)
+        ngram_logits = MaskedSequencePooling("sum", name="ngram_logits")(weights)
         logits = keras.layers.Add(name="logits")([outputs, ngram_logits])
         outputs = keras.layers.Activation(_activation(num_classes), name="output")(logits)
     return keras.Model(inputs, outputs, name=name)

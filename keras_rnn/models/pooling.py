@@ -7,7 +7,7 @@ from keras import ops
 
 from keras_rnn.validation import validate_choice
 
-POOLING_MODES = ("max", "mean", "max_mean")
+POOLING_MODES = ("max", "mean", "max_mean", "sum")
 
 
 @keras.saving.register_keras_serializable(package="keras_rnn")
@@ -18,7 +18,7 @@ class MaskedSequencePooling(keras.layers.Layer):
     would read padding steps; here a padded step can never win the max nor enter the mean.
 
     Args:
-        mode: `"max"`, `"mean"`, or `"max_mean"` (the two concatenated). Defaults to `"max"`.
+        mode: `"max"`, `"mean"`, `"max_mean"` (the two concatenated) or `"sum"`. Defaults to `"max"`.
 
     Call arguments:
         inputs: float tensor `(batch, time, features)`.
@@ -51,6 +51,8 @@ class MaskedSequencePooling(keras.layers.Layer):
         if self.mode in ("mean", "max_mean"):
             count = ops.maximum(ops.sum(weights, axis=1), 1.0)
             pooled.append(ops.sum(inputs * weights, axis=1) / count)
+        if self.mode == "sum":
+            pooled.append(ops.sum(inputs * weights, axis=1))
         return pooled[0] if len(pooled) == 1 else ops.concatenate(pooled, axis=-1)
 
     def compute_mask(self, inputs, mask=None):
