@@ -8,6 +8,7 @@ import io
 import json
 import math
 import os
+import shutil
 import time
 
 import keras
@@ -345,8 +346,6 @@ def _check_run_dir(run_dir: str, config: SentimentConfig, overwrite: bool) -> No
     config_path = os.path.join(run_dir, RUN_FILES["config"])
     finished = os.path.exists(os.path.join(run_dir, RUN_FILES["metrics"]))
     if overwrite:
-        import shutil
-
         shutil.rmtree(run_dir, ignore_errors=True)
         return
     if finished:
