@@ -123,8 +123,8 @@ def _evaluate(args) -> int:
                        label_column=config.label_column, data_dir=config.data_dir)
     if args.split == "validation" and corpus == config.corpus:
         dataset = load_text_classification(
-            corpus, validation_corpus=config.validation_corpus, validation_fraction=config.validation_fraction,
-            seed=config.seed, **read_kwargs).validation
+            corpus, split=config.train_split, validation_corpus=config.validation_corpus,
+            validation_fraction=config.validation_fraction, seed=config.seed, **read_kwargs).validation
     else:
         dataset, class_names = read_classification_split(corpus, args.split, **read_kwargs)
         if list(class_names) != list(manifest["class_names"]):

@@ -24,6 +24,7 @@ class SentimentConfig:
 
     # Data
     corpus: str = "imdb_reviews"
+    train_split: str = "train"
     validation_corpus: str | None = None
     text_column: str | None = None
     label_column: str = "label"

@@ -139,6 +139,7 @@ def prepare_sentiment_data(config: SentimentConfig, preprocessor: TextPreprocess
     """Loads the corpus, adapts the vocabulary on train only (unless given) and batches both splits."""
     data = load_text_classification(
         config.corpus,
+        split=config.train_split,
         validation_corpus=config.validation_corpus,
         validation_fraction=config.validation_fraction,
         seed=config.seed,

@@ -89,3 +89,13 @@ def test_evaluate_refuses_a_corpus_with_other_classes(trained, capsys):
     with tfds.testing.mock_data(num_examples=5):
         assert main(["evaluate", path, "--corpus", "imdb_reviews", "--split", "test"]) == 2
     assert "has classes ['neg', 'pos'], but the model was trained on ['negative', 'positive']" in capsys.readouterr().err
+
+
+def test_predict_reads_standard_input(trained, capsys, monkeypatch):
+    import io
+
+    _, path = trained
+    monkeypatch.setattr("sys.stdin", io.StringIO("great superb\nterrible dull\n"))
+    assert main(["predict", path, "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert [(row["text"], row["label"]) for row in rows] == [("great superb", "positive"), ("terrible dull", "negative")]

@@ -98,6 +98,17 @@ def test_tfds_imdb_with_mock_data():
     assert all(label in (0, 1) for _, label in train)
 
 
+def test_tfds_arguments_pass_through():
+    with tfds.testing.mock_data(num_examples=8):
+        real_load = tfds.load
+        with mock.patch.object(tfds, "load", wraps=real_load) as load:
+            load_text_classification("imdb_reviews", split="train[:50%]", data_dir="/tmp/tfds_here",
+                                     download_and_prepare_kwargs={"download_dir": "/tmp/dl"})
+    kwargs = load.call_args.kwargs
+    assert (load.call_args.args[0], kwargs["split"], kwargs["data_dir"]) == ("imdb_reviews", "train[:50%]", "/tmp/tfds_here")
+    assert kwargs["download_and_prepare_kwargs"] == {"download_dir": "/tmp/dl"}
+
+
 def test_tfds_uses_the_builders_validation_split_when_it_has_one():
     with tfds.testing.mock_data(num_examples=12), \
             mock.patch.object(corpora, "_tfds_splits", return_value={"train", "validation", "test"}):

@@ -112,12 +112,15 @@ def load_text_classification(
     validation_corpus: str | None = None,
     validation_fraction: float = 0.2,
     seed: int = 1337,
+    split: str = "train",
     **read_kwargs,
 ) -> ClassificationData:
     """Loads train and validation examples of a text-classification corpus.
 
-    Validation comes from, in order: `validation_corpus` when given; the TFDS builder's `validation`
-    split when it has one; else a seeded `validation_fraction` of train (IMDB has no validation split).
+    Training examples come from `split` (a TFDS split, slicing such as `"train[:50%]"` included, or a
+    folder's split sub-folder). Validation comes from, in order: `validation_corpus` when given; the
+    TFDS builder's `validation` split when it has one; else a seeded `validation_fraction` of the
+    training examples (IMDB has no validation split).
 
     Example:
     ```python
@@ -126,7 +129,7 @@ def load_text_classification(
     data = load_text_classification("train.tsv", validation_corpus="dev.tsv", text_column="sentence")
     ```
     """
-    train, class_names = read_classification_split(corpus, "train", **read_kwargs)
+    train, class_names = read_classification_split(corpus, split, **read_kwargs)
     if validation_corpus is not None:
         read_kwargs["class_names"] = class_names
         validation, _ = read_classification_split(validation_corpus, "train", **read_kwargs)
