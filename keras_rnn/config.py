@@ -11,6 +11,8 @@ from keras_rnn.files import write_text_atomic
 from keras_rnn.models.classifier import CELLS, POOLINGS
 from keras_rnn.validation import validate_choice, validate_fraction, validate_positive_int
 
+LR_SCHEDULES = ("constant", "linear_decay")
+
 
 @dataclasses.dataclass
 class SentimentConfig:
@@ -65,7 +67,7 @@ class SentimentConfig:
         validate_choice("truncating", self.truncating, TRUNCATING)
         validate_choice("cell", self.cell, CELLS)
         validate_choice("pooling", self.pooling, POOLINGS)
-        validate_choice("lr_schedule", self.lr_schedule, ("constant", "linear_decay"))
+        validate_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         validate_fraction("dropout", self.dropout)
         validate_fraction("embedding_dropout", self.embedding_dropout)
         if not self.learning_rate > 0:

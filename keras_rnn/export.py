@@ -16,7 +16,7 @@ import tensorflow as tf
 from keras_rnn.config import SentimentConfig
 from keras_rnn.data.text import TextPreprocessor
 from keras_rnn.files import atomic_directory
-from keras_rnn.training import class_probabilities
+from keras_rnn.models.classifier import class_probabilities
 
 MANIFEST = "keras_rnn.json"
 KERAS_DIR = "keras"

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_rnn.config import SentimentConfig
+from keras_rnn.config import LR_SCHEDULES, SentimentConfig
 from keras_rnn.data.batching import bucket_by_length, length_boundaries, padding_fraction
 from keras_rnn.data.corpora import load_text_classification
 from keras_rnn.data.text import TextPreprocessor
@@ -177,9 +177,6 @@ def prepare_sentiment_data(config: SentimentConfig, preprocessor: TextPreprocess
 # --- Model -------------------------------------------------------------------------------------------
 
 
-LR_SCHEDULES = ("constant", "linear_decay")
-
-
 def compile_classifier(
     model: keras.Model,
     num_classes: int,
@@ -201,13 +198,6 @@ def compile_classifier(
         loss, accuracy = keras.losses.SparseCategoricalCrossentropy(), keras.metrics.SparseCategoricalAccuracy(name="accuracy")
     model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=clipnorm), loss=loss, metrics=[accuracy])
     return model
-
-
-def class_probabilities(outputs):
-    """Model outputs → `(batch, num_classes)` probabilities (a sigmoid unit becomes two columns)."""
-    if outputs.shape[-1] == 1:
-        return tf.concat([1.0 - outputs, outputs], axis=-1)
-    return outputs
 
 
 # --- Fit with resume ---------------------------------------------------------------------------------

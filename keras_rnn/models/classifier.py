@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 
 from keras_rnn.models.ngrams import HashedNgrams
 from keras_rnn.models.pooling import MaskedSequencePooling
@@ -191,3 +192,10 @@ def article_example_model(
     )
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     return model
+
+
+def class_probabilities(outputs):
+    """Model outputs → `(batch, num_classes)` probabilities (a sigmoid unit becomes two columns)."""
+    if outputs.shape[-1] == 1:
+        return tf.concat([1.0 - outputs, outputs], axis=-1)
+    return outputs
