@@ -168,7 +168,6 @@ def _predict(args) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
     handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict}
     try:
