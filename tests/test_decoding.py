@@ -1,0 +1,153 @@
+"""Decoding tested with no model: step functions that return chosen logits."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_rnn.decoding import BeamSearch, GreedySearch, RandomSampling, dynamic_decode, tile_for_beam
+
+END, START, VOCAB = 1, 2, 8
+
+
+def scripted_step(targets):
+    """Emits `targets[b, t]` at step t for row b (one-hot logits); state counts the steps."""
+    targets = tf.constant(targets, tf.int32)
+
+    def step_fn(ids, step, state):
+        row, = state
+        t = tf.minimum(step, tf.shape(targets)[1] - 1)
+        wanted = tf.gather(targets, row)[:, t]
+        logits = tf.one_hot(wanted, VOCAB, on_value=10.0, off_value=0.0)
+        attention = tf.one_hot(tf.fill(tf.shape(ids), t % 3), 3)
+        return logits, (row,), attention
+
+    return step_fn
+
+
+def decode(targets, **kwargs):
+    batch = len(targets)
+    return dynamic_decode(scripted_step(targets), tf.fill([batch], START), END,
+                          (tf.range(batch),), **kwargs)
+
+
+def test_greedy_follows_the_script_stops_at_end_and_pads():
+    result = decode([[5, 6, END, 7, 7], [4, END, 7, 7, 7]], max_length=10)
+    assert result.ids.numpy().tolist() == [[5, 6, END], [4, END, 0]]
+    assert result.lengths.numpy().tolist() == [2, 1]
+    assert result.attention.shape == (2, 3, 3)
+    np.testing.assert_allclose(result.attention.numpy()[0, 2], [0, 0, 1])
+
+
+def test_max_length_cuts_hypotheses_that_never_end():
+    result = decode([[5, 6, 7, 5, 6, END]], max_length=3)
+    assert result.ids.numpy().tolist() == [[5, 6, 7]] and result.lengths.numpy().tolist() == [3]
+
+
+def test_min_length_forbids_an_early_end():
+    result = decode([[END, END, END, 5]], max_length=6, min_length=2)
+    ids = result.ids.numpy()[0].tolist()
+    assert END not in ids[:2] and ids[2] == END and result.lengths.numpy()[0] == 2
+
+
+def markov_step(transitions):
+    """Next-token log-probabilities depend on the previous token only."""
+    table = tf.math.log(tf.constant(transitions, tf.float32) + 1e-12)
+
+    def step_fn(ids, step, state):
+        return tf.gather(table, ids), state, None
+
+    return step_fn
+
+
+def trap_transitions():
+    """Greedy takes 3 (p=.6) then ends with p=.3; the path through 4 (p=.4) ends with p=.99."""
+    t = np.full((VOCAB, VOCAB), 1e-6)
+    t[START, 3], t[START, 4] = 0.6, 0.4
+    t[3, END], t[3, 5], t[3, 6], t[3, 7] = 0.3, 0.25, 0.25, 0.2
+    t[4, END], t[4, 5] = 0.99, 0.01
+    t[5:, END] = 1.0
+    return (t / t.sum(axis=1, keepdims=True)).tolist()
+
+
+def run_markov(strategy, batch=2, **kwargs):
+    return dynamic_decode(markov_step(trap_transitions()), tf.fill([batch], START), END,
+                          (tf.zeros([batch, 1]),), max_length=5, strategy=strategy, **kwargs)
+
+
+def test_beam_finds_the_more_likely_sequence_greedy_misses():
+    greedy, beam = run_markov(GreedySearch()), run_markov(BeamSearch(beam_width=3))
+    assert greedy.ids.numpy().tolist()[0] == [3, END]
+    assert beam.ids.numpy().tolist()[0] == [4, END]
+    assert beam.log_probs.numpy()[0] > greedy.log_probs.numpy()[0]
+    np.testing.assert_allclose(beam.log_probs.numpy()[0], np.log(0.4 * 0.99), rtol=1e-4)
+    assert beam.attention is None
+
+
+def test_beam_width_one_is_greedy_exactly():
+    rng = np.random.default_rng(0)
+    transitions = rng.dirichlet(np.ones(VOCAB) * 0.5, size=VOCAB).tolist()
+    step_fn = markov_step(transitions)
+    starts = tf.constant([START, 3, 4, 5], tf.int32)
+    greedy = dynamic_decode(step_fn, starts, END, (), max_length=12)
+    beam = dynamic_decode(step_fn, starts, END, (), max_length=12, strategy=BeamSearch(beam_width=1))
+    assert beam.ids.numpy().tolist() == greedy.ids.numpy().tolist()
+    assert beam.lengths.numpy().tolist() == greedy.lengths.numpy().tolist()
+    np.testing.assert_allclose(beam.log_probs.numpy(), greedy.log_probs.numpy(), rtol=1e-5)
+
+
+def test_beam_reorders_state_and_attention_with_its_hypotheses():
+    result = decode([[5, 6, END], [4, 4, END]], max_length=6, strategy=BeamSearch(beam_width=4))
+    assert result.ids.numpy().tolist() == [[5, 6, END], [4, 4, END]]
+    assert result.attention.shape == (2, 3, 3)
+    np.testing.assert_allclose(result.attention.numpy()[1, 1], [0, 1, 0])
+
+
+def test_length_penalty_favours_longer_hypotheses():
+    t = np.full((VOCAB, VOCAB), 1e-6)
+    t[START, END], t[START, 3] = 0.5, 0.5   # end now (log .5) or continue ...
+    t[3, 4], t[4, 5], t[5, END] = 1.0, 1.0, 0.9  # ... and end later (log .45)
+    step_fn = markov_step((t / t.sum(axis=1, keepdims=True)).tolist())
+    run = lambda alpha: dynamic_decode(step_fn, tf.constant([START]), END, (), max_length=8,  # noqa: E731
+                                       strategy=BeamSearch(4, length_penalty=alpha)).lengths.numpy()[0]
+    assert run(0.0) == 0 and run(2.0) == 3
+
+
+def test_sampling_top_k_one_is_greedy_and_seeds_repeat():
+    greedy = run_markov(GreedySearch(), batch=6)
+    top1 = run_markov(RandomSampling(top_k=1, seed=3), batch=6)
+    assert top1.ids.numpy().tolist() == greedy.ids.numpy().tolist()
+    a = run_markov(RandomSampling(seed=7), batch=64).ids.numpy()
+    b = run_markov(RandomSampling(seed=7), batch=64).ids.numpy()
+    assert (a == b).all()
+
+
+def test_sampling_follows_the_distribution():
+    first_tokens = run_markov(RandomSampling(seed=11), batch=4000).ids.numpy()[:, 0]
+    assert abs(np.mean(first_tokens == 3) - 0.6) < 0.03 and abs(np.mean(first_tokens == 4) - 0.4) < 0.03
+    cold = run_markov(RandomSampling(temperature=0.05, seed=11), batch=500).ids.numpy()[:, 0]
+    assert np.mean(cold == 3) > 0.99
+
+
+def test_decoding_runs_inside_tf_function_with_a_tensor_max_length():
+    step_fn = markov_step(trap_transitions())
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32), tf.TensorSpec([], tf.int32)])
+    def beam(starts, max_length):
+        result = dynamic_decode(step_fn, starts, END, (), max_length=max_length, strategy=BeamSearch(3))
+        return result.ids, result.lengths
+
+    ids, lengths = beam(tf.constant([START, START]), tf.constant(4))
+    assert ids.numpy().tolist() == [[4, END], [4, END]] and lengths.numpy().tolist() == [1, 1]
+
+
+def test_tile_for_beam_and_argument_errors():
+    tiled = tile_for_beam({"h": tf.constant([[1.0], [2.0]])}, 3)
+    assert tiled["h"].numpy()[:, 0].tolist() == [1, 1, 1, 2, 2, 2]
+    with pytest.raises(ValueError, match="`beam_width`: 0"):
+        BeamSearch(beam_width=0)
+    with pytest.raises(ValueError, match="`temperature`: 0"):
+        RandomSampling(temperature=0)
+    with pytest.raises(ValueError, match="`top_k`: -1"):
+        RandomSampling(top_k=-1)
+    with pytest.raises(ValueError, match="`length_penalty`: -0.5"):
+        BeamSearch(length_penalty=-0.5)
