@@ -1,0 +1,147 @@
+"""Attention over an encoder's memory for the seq2seq decoders: additive and multiplicative scores.
+
+Both layers take decoder queries `(batch, target_len, query_dim)` (or one step, `(batch, query_dim)`)
+and the encoder memory `(batch, source_len, memory_dim)` with its padding mask, and return the context
+vectors and the alignment weights. Masked source steps get zero weight; a query over an all-padding
+source gets a zero context.
+
+`keras.layers.AdditiveAttention` alone is not Bahdanau attention: it has no query or key projections
+(it scores `v · tanh(q + k)` on the raw vectors). `BahdanauAttention` learns `W_q`, `W_k` and `v`.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from keras_rnn.validation import validate_choice, validate_positive_int
+
+
+def _masked_softmax(scores, mask):
+    """Softmax over the last axis where `mask` is True; rows with no True get all zeros."""
+    if mask is None:
+        return ops.softmax(scores, axis=-1)
+    mask = ops.cast(mask, "bool")
+    scores = ops.where(mask, scores, ops.full_like(scores, -1e9))
+    weights = ops.softmax(scores, axis=-1)
+    return weights * ops.cast(ops.any(mask, axis=-1, keepdims=True), weights.dtype)
+
+
+class _MemoryAttention(keras.layers.Layer):
+    """Shared call logic: one-step queries become length-1 sequences, masks broadcast over queries."""
+
+    def call(self, query, memory, memory_mask=None):
+        single_step = len(query.shape) == 2
+        if single_step:
+            query = ops.expand_dims(query, 1)
+        scores = self.score(query, memory)  # (batch, target_len, source_len)
+        mask = None if memory_mask is None else ops.expand_dims(memory_mask, 1)
+        alignment = _masked_softmax(scores, mask)
+        context = ops.matmul(alignment, memory)
+        if single_step:
+            return context[:, 0], alignment[:, 0]
+        return context, alignment
+
+    def compute_mask(self, *args, **kwargs):
+        return None
+
+
+@keras.saving.register_keras_serializable(package="keras_rnn")
+class BahdanauAttention(_MemoryAttention):
+    """Additive attention: `score(q, k) = v · tanh(W_q q + W_k k)` (Bahdanau et al., 2015).
+
+    Args:
+        units: size of the hidden layer inside the score. Defaults to `128`.
+
+    Call arguments:
+        query: `(batch, target_len, query_dim)` or `(batch, query_dim)`.
+        memory: `(batch, source_len, memory_dim)`.
+        memory_mask: optional bool `(batch, source_len)`, True for real source steps.
+
+    Returns:
+        `(context, alignment)`: `(batch, target_len, memory_dim)` and `(batch, target_len, source_len)`
+        (without the `target_len` axis for a one-step query).
+
+    Example:
+    >>> attention = BahdanauAttention(units=4)
+    >>> context, alignment = attention(np.ones((2, 3, 5)), np.ones((2, 7, 6)))
+    >>> (context.shape, alignment.shape)
+    (TensorShape([2, 3, 6]), TensorShape([2, 3, 7]))
+
+    Reference:
+        Bahdanau, Cho, Bengio. Neural Machine Translation by Jointly Learning to Align and Translate.
+        ICLR 2015.
+    """
+
+    def __init__(self, units: int = 128, **kwargs):
+        super().__init__(**kwargs)
+        self.units = validate_positive_int("units", units)
+        self.query_dense = keras.layers.Dense(units, use_bias=False, name="query_kernel")
+        self.key_dense = keras.layers.Dense(units, use_bias=True, name="key_kernel")
+        self.score_dense = keras.layers.Dense(1, use_bias=False, name="score_vector")
+
+    def build(self, query_shape, memory_shape, memory_mask_shape=None):
+        self.query_dense.build(query_shape)
+        self.key_dense.build(memory_shape)
+        self.score_dense.build((None, None, None, self.units))
+        self.built = True
+
+    def score(self, query, memory):
+        q = ops.expand_dims(self.query_dense(query), 2)   # (batch, target, 1, units)
+        k = ops.expand_dims(self.key_dense(memory), 1)    # (batch, 1, source, units)
+        return ops.squeeze(self.score_dense(ops.tanh(q + k)), -1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(units=self.units)
+        return config
+
+
+LUONG_SCORES = ("dot", "general")
+
+
+@keras.saving.register_keras_serializable(package="keras_rnn")
+class LuongAttention(_MemoryAttention):
+    """Multiplicative attention: `dot` scores `q · k`; `general` scores `q · W k` (Luong et al., 2015).
+
+    `dot` needs `query_dim == memory_dim`; `general` learns `W` and maps between the two sizes.
+
+    Args:
+        score_mode: `"dot"` or `"general"`. Defaults to `"general"`.
+
+    Call arguments and returns: as `BahdanauAttention`.
+
+    Example:
+    >>> context, alignment = LuongAttention("dot")(np.ones((2, 5)), np.ones((2, 7, 5)))
+    >>> (context.shape, alignment.shape)
+    (TensorShape([2, 5]), TensorShape([2, 7]))
+
+    Reference:
+        Luong, Pham, Manning. Effective Approaches to Attention-based Neural Machine Translation.
+        EMNLP 2015.
+    """
+
+    def __init__(self, score_mode: str = "general", **kwargs):
+        super().__init__(**kwargs)
+        self.score_mode = validate_choice("score_mode", score_mode, LUONG_SCORES)
+        self.key_dense = None
+
+    def build(self, query_shape, memory_shape, memory_mask_shape=None):
+        if self.score_mode == "general":
+            self.key_dense = keras.layers.Dense(query_shape[-1], use_bias=False, name="key_kernel")
+            self.key_dense.build(memory_shape)
+        elif query_shape[-1] != memory_shape[-1]:
+            raise ValueError(
+                f"LuongAttention(score_mode='dot') needs queries and memory of one size; got query size "
+                f"{query_shape[-1]} and memory size {memory_shape[-1]}. Use score_mode='general'."
+            )
+        self.built = True
+
+    def score(self, query, memory):
+        keys = memory if self.key_dense is None else self.key_dense(memory)
+        return ops.matmul(query, ops.transpose(keys, (0, 2, 1)))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(score_mode=self.score_mode)
+        return config
