@@ -245,13 +245,12 @@ class BestWeightsCheckpoint(keras.callbacks.Callback):
             _save_weights_atomic(self.model, self.path)
 
 
-
-def _drop_unsaved_epochs(history_path: str, backup_dir: str) -> None:
+def _drop_unsaved_epochs(history_path: str, backup: keras.callbacks.BackupAndRestore) -> None:
     """Keeps only the history rows of epochs the backup holds: a kill between writing an epoch's row
     and its backup makes that epoch run again, and its row must not appear twice."""
     if not os.path.exists(history_path):
         return
-    metadata = os.path.join(backup_dir, "training_metadata.json")
+    metadata = backup._training_metadata_path
     saved_epochs = 0
     if os.path.exists(metadata):
         with open(metadata) as f:
@@ -300,15 +299,15 @@ def fit_resumable(
         The history of this call's epochs (all epochs are in `run_dir/history.csv`).
     """
     paths = {key: os.path.join(run_dir, name) for key, name in RUN_FILES.items()}
-    backup_dir = os.path.join(run_dir, "backup")
-    _drop_unsaved_epochs(paths["history"], backup_dir)
+    backup = AtomicBackupAndRestore(os.path.join(run_dir, "backup"))
+    _drop_unsaved_epochs(paths["history"], backup)
     callbacks = [
         BestWeightsCheckpoint(paths["best_weights"], monitor, mode, best=_best_so_far(paths["history"], monitor, mode)),
         keras.callbacks.CSVLogger(paths["history"], append=True),
         keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience),
         keras.callbacks.TensorBoard(os.path.join(run_dir, "logs")),
         # Last, so an epoch is marked done only after its history row and checkpoint are written.
-        AtomicBackupAndRestore(backup_dir),
+        backup,
     ]
     history = model.fit(
         train, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False,
@@ -389,8 +388,7 @@ def train_sentiment(
         )
     data = prepare_sentiment_data(config, preprocessor)
     if preprocessor is None:
-        data.preprocessor.save_vocabulary(vocabulary_path + ".partial")
-        os.replace(vocabulary_path + ".partial", vocabulary_path)
+        data.preprocessor.save_vocabulary(vocabulary_path)
 
     steps_per_epoch = validation_steps = None
     train, validation = data.train, data.validation

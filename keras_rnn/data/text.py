@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import keras
 import tensorflow as tf
 
+from keras_rnn.files import write_text_atomic
 from keras_rnn.validation import validate_choice, validate_positive_int
 
 TRUNCATING = ("pre", "post")
@@ -112,9 +113,7 @@ class TextPreprocessor(keras.layers.Layer):
 
     def save_vocabulary(self, path: str) -> None:
         """Writes one token a line (padding and OOV excluded: `TextVectorization` adds them back)."""
-        tokens = self.get_vocabulary()[2:]
-        with open(path, "w", encoding="utf-8") as f:
-            f.writelines(token + "\n" for token in tokens)
+        write_text_atomic(path, "".join(token + "\n" for token in self.get_vocabulary()[2:]))
 
     @classmethod
     def from_vocabulary_file(cls, path: str, **config) -> "TextPreprocessor":
