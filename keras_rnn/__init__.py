@@ -2,11 +2,13 @@
 
 Public API (see README for the tour):
 
-- data: `load_text_classification`, `read_classification_split`, `TextPreprocessor`
-- models: `build_sentiment_model`, `article_example_model`
-- training: `SentimentConfig`, `train_sentiment`, `get_strategy`
-- export and serving: `export_sentiment`, `SentimentPredictor`
-- evaluation: `classification_report`
+- data: `load_text_classification`, `read_classification_split`, `load_parallel`, `TextPreprocessor`
+- models: `build_sentiment_model`, `article_example_model`, `build_translation_model`,
+  `build_seq2seq_model`, `Seq2SeqGenerator`
+- decoding: `dynamic_decode`, `GreedySearch`, `BeamSearch`, `RandomSampling`
+- training: `SentimentConfig`, `train_sentiment`, `TranslationConfig`, `train_translation`, `get_strategy`
+- export and serving: `export_sentiment`, `SentimentPredictor`, `export_seq2seq`, `TextGenerator`
+- evaluation and figures: `classification_report`, `bleu_and_chrf`, `plot_attention`
 """
 
 import os
@@ -15,18 +17,38 @@ import os
 # unless the user chose a level.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
-from keras_rnn.config import SentimentConfig  # noqa: E402
+from keras_rnn.config import SentimentConfig, TranslationConfig  # noqa: E402
 from keras_rnn.data.corpora import load_text_classification, read_classification_split  # noqa: E402
+from keras_rnn.data.parallel import load_parallel  # noqa: E402
 from keras_rnn.data.text import TextPreprocessor  # noqa: E402
-from keras_rnn.export import export_sentiment  # noqa: E402
-from keras_rnn.metrics import classification_report  # noqa: E402
+from keras_rnn.decoding import BeamSearch, GreedySearch, RandomSampling, dynamic_decode  # noqa: E402
+from keras_rnn.export import export_sentiment, export_seq2seq  # noqa: E402
+from keras_rnn.metrics import bleu_and_chrf, classification_report  # noqa: E402
 from keras_rnn.models.classifier import article_example_model, build_sentiment_model  # noqa: E402
-from keras_rnn.serving import SentimentPredictor  # noqa: E402
+from keras_rnn.models.generator import Seq2SeqGenerator  # noqa: E402
+from keras_rnn.models.seq2seq import build_seq2seq_model, build_translation_model  # noqa: E402
+from keras_rnn.plotting import plot_attention  # noqa: E402
+from keras_rnn.seq2seq_training import train_translation  # noqa: E402
+from keras_rnn.serving import SentimentPredictor, TextGenerator  # noqa: E402
 from keras_rnn.training import get_strategy, train_sentiment  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BeamSearch",
+    "GreedySearch",
+    "RandomSampling",
+    "Seq2SeqGenerator",
+    "TextGenerator",
+    "TranslationConfig",
+    "bleu_and_chrf",
+    "build_seq2seq_model",
+    "build_translation_model",
+    "dynamic_decode",
+    "export_seq2seq",
+    "load_parallel",
+    "plot_attention",
+    "train_translation",
     "SentimentConfig",
     "SentimentPredictor",
     "TextPreprocessor",

@@ -1,8 +1,11 @@
-"""`keras-rnn` command line: train, evaluate and predict.
+"""`keras-rnn` command line: train, evaluate, predict and translate.
 
     keras-rnn train sentiment --corpus imdb_reviews --output saved_models/imdb_gru
     keras-rnn evaluate saved_models/imdb_gru --corpus imdb_reviews --split test
     keras-rnn predict saved_models/imdb_gru "A wonderful film." "Dull and too long."
+    keras-rnn train translation --corpus ted_hrlr_translate/pt_to_en --output saved_models/pt_en
+    keras-rnn evaluate saved_models/pt_en                      # BLEU and chrF on the validation split
+    keras-rnn translate saved_models/pt_en "Obrigado." --attention-plot attention.png
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-TASKS = ("sentiment",)
+TASKS = ("sentiment", "translation")
 
 
 def _field_parser(field: dataclasses.Field):
@@ -54,30 +57,54 @@ def config_from_args(args, config_class):
     return config_class.from_dict(values)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from keras_rnn.config import SentimentConfig
+def _config_class(task: str):
+    from keras_rnn.config import SentimentConfig, TranslationConfig
 
+    return {"sentiment": SentimentConfig, "translation": TranslationConfig}[task]
+
+
+def _read_texts(args) -> list[str]:
+    """Texts from the command line, else from --file (one a line) or standard input."""
+    texts = list(args.texts)
+    if args.file or not texts:
+        if args.file in (None, "-"):
+            texts.extend(line.rstrip("\n") for line in sys.stdin)
+        else:
+            with open(args.file, encoding="utf-8", errors="replace") as lines:
+                texts.extend(line.rstrip("\n") for line in lines)
+    return texts
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="keras-rnn", description="Recurrent networks for language, in Keras 3.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a model and export it as a SavedModel")
-    train.add_argument("task", choices=TASKS)
-    train.add_argument("--config", help="JSON file of configuration values (flags override it)")
-    train.add_argument("--run-dir", help="checkpoints, logs and history; rerun with it to resume "
-                       "(default: runs/<output name>)")
-    train.add_argument("--output", default="saved_models/sentiment", help="export folder (default: %(default)s)")
-    train.add_argument("--overwrite", action="store_true", help="replace an existing export / finished run")
-    train.add_argument("--strategy", default="default", choices=("default", "mirrored", "multi_worker"),
-                       help="tf.distribute strategy; multi_worker reads TF_CONFIG (default: %(default)s)")
-    train.add_argument("--verbose", type=int, default=None, choices=(0, 1, 2), help="Keras fit verbosity")
-    add_config_flags(train, SentimentConfig)
+    tasks = train.add_subparsers(dest="task", required=True, metavar="TASK", help=", ".join(TASKS))
+    for task in TASKS:
+        task_parser = tasks.add_parser(task, help=f"train a {task} model")
+        task_parser.add_argument("--config", help="JSON file of configuration values (flags override it)")
+        task_parser.add_argument("--run-dir", help="checkpoints, logs and history; rerun with it to resume "
+                                 "(default: runs/<output name>)")
+        task_parser.add_argument("--output", default=f"saved_models/{task}", help="export folder (default: %(default)s)")
+        task_parser.add_argument("--overwrite", action="store_true", help="replace an existing export / finished run")
+        task_parser.add_argument("--strategy", default="default", choices=("default", "mirrored", "multi_worker"),
+                                 help="tf.distribute strategy; multi_worker reads TF_CONFIG (default: %(default)s)")
+        task_parser.add_argument("--verbose", type=int, default=None, choices=(0, 1, 2), help="Keras fit verbosity")
+        if task == "translation":
+            task_parser.add_argument("--export-beam-width", type=int, default=None,
+                                     help="beam width fixed in the SavedModel; 1 is greedy (default: --beam-width)")
+        add_config_flags(task_parser, _config_class(task))
 
-    evaluate = commands.add_parser("evaluate", help="accuracy, precision/recall/F1 and confusion matrix")
+    evaluate = commands.add_parser(
+        "evaluate", help="sentiment: accuracy, precision/recall/F1, confusion matrix; translation: BLEU and chrF")
     evaluate.add_argument("model", help="an exported model folder")
     evaluate.add_argument("--corpus", help="corpus to evaluate on (default: the training corpus)")
     evaluate.add_argument("--split", default="validation",
                           help="'validation' (the split used in training, carved the same way), "
                           "or a split name of the corpus such as 'test' (default: %(default)s)")
+    evaluate.add_argument("--limit", type=int, default=None, help="translation: score the first N pairs only")
+    evaluate.add_argument("--output-file", help="translation: also write the translations here, one a line")
     evaluate.add_argument("--json", dest="json_path", help="also write the figures to this JSON file")
 
     predict = commands.add_parser("predict", help="classify texts with an exported model")
@@ -85,27 +112,86 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("texts", nargs="*", help="texts to classify; none: read --file or standard input")
     predict.add_argument("--file", help="read one text a line from this file ('-' for standard input)")
     predict.add_argument("--json", action="store_true", help="print one JSON object a line")
+
+    translate = commands.add_parser("translate", help="translate texts with an exported translation model")
+    translate.add_argument("model", help="an exported translation model folder")
+    translate.add_argument("texts", nargs="*", help="sentences to translate; none: read --file or standard input")
+    translate.add_argument("--file", help="read one sentence a line from this file ('-' for standard input)")
+    translate.add_argument("--json", action="store_true", help="print one JSON object a line")
+    translate.add_argument("--attention-plot", metavar="PNG",
+                           help="write the attention heatmap of the first sentence to this PNG")
+    translate.add_argument("--overwrite", action="store_true", help="replace an existing --attention-plot file")
     return parser
 
 
 def _train(args) -> int:
-    from keras_rnn.config import SentimentConfig
-    from keras_rnn.export import export_sentiment
-    from keras_rnn.training import get_strategy, train_sentiment
+    from keras_rnn.training import get_strategy
 
     strategy = get_strategy(args.strategy)  # first: multi-worker strategies must precede other TF ops
-    config = config_from_args(args, SentimentConfig)
+    config = config_from_args(args, _config_class(args.task))
     output = os.path.abspath(args.output)
     if os.path.exists(output) and not args.overwrite:
         raise FileExistsError(f"{args.output!r} already exists; pass --overwrite to replace it.")
     run_dir = args.run_dir or os.path.join("runs", os.path.basename(output.rstrip(os.sep)))
     verbose = "auto" if args.verbose is None else args.verbose
+    if args.task == "translation":
+        from keras_rnn.export import export_seq2seq
+        from keras_rnn.seq2seq_training import train_translation
+
+        result = train_translation(config, run_dir, overwrite=args.overwrite, strategy=strategy, verbose=verbose)
+        path = export_seq2seq(output, "translation", result.model, result.source_preprocessor,
+                              result.target_preprocessor, config, beam_width=args.export_beam_width,
+                              overwrite=args.overwrite, metrics=result.metrics)
+        print(json.dumps({"run_dir": os.path.abspath(run_dir), "export": path, **result.metrics}))
+        return 0
+    from keras_rnn.export import export_sentiment
+    from keras_rnn.training import train_sentiment
+
     result = train_sentiment(config, run_dir, overwrite=args.overwrite, strategy=strategy, verbose=verbose)
     if result.run_dir != run_dir:  # a non-chief worker: the chief exports
         return 0
     path = export_sentiment(output, result.model, result.preprocessor, result.class_names, config,
                             overwrite=args.overwrite, metrics=result.metrics)
     print(json.dumps({"run_dir": os.path.abspath(run_dir), "export": path, **result.metrics}))
+    return 0
+
+
+def _evaluate_translation(args, manifest) -> int:
+    from keras_rnn.config import TranslationConfig
+    from keras_rnn.data.parallel import load_parallel, read_parallel_split
+    from keras_rnn.metrics import bleu_and_chrf
+    from keras_rnn.serving import TextGenerator
+
+    config = TranslationConfig.from_dict(manifest["config"])
+    corpus = args.corpus or config.corpus
+    languages = dict(source=config.source, target=config.target, tsv_columns=config.tsv_columns)
+    if args.split == "validation" and corpus == config.corpus:
+        dataset = load_parallel(
+            corpus, split=config.train_split, validation_corpus=config.validation_corpus,
+            validation_fraction=config.validation_fraction, seed=config.seed, data_dir=config.data_dir,
+            **languages).validation
+    else:
+        dataset = read_parallel_split(corpus, args.split, data_dir=config.data_dir, **languages)[0]
+    if args.limit is not None:
+        dataset = dataset.take(args.limit)
+    pairs = [(s.decode("utf-8", "replace"), t.decode("utf-8", "replace")) for s, t in dataset.as_numpy_iterator()]
+    if not pairs:
+        raise ValueError(f"Corpus {corpus!r} split {args.split!r} has no sentence pairs to evaluate.")
+    generator = TextGenerator(args.model)
+    outputs = generator.generate([s for s, _ in pairs])
+    scores = bleu_and_chrf(outputs, [t for _, t in pairs])
+    report = {"bleu": scores["bleu"], "chrf": scores["chrf"], "examples": len(pairs),
+              "beam_width": manifest.get("beam_width"), "bleu_signature": scores["bleu_signature"],
+              "chrf_signature": scores["chrf_signature"], "model": os.path.abspath(args.model),
+              "corpus": corpus, "split": args.split}
+    print(scores["bleu_text"])
+    print(json.dumps(report))
+    from keras_rnn.files import write_text_atomic
+
+    if args.output_file:
+        write_text_atomic(args.output_file, "".join(line.replace("\n", " ") + "\n" for line in outputs))
+    if args.json_path:
+        write_text_atomic(args.json_path, json.dumps(report, indent=2) + "\n")
     return 0
 
 
@@ -117,6 +203,8 @@ def _evaluate(args) -> int:
     from keras_rnn.serving import SentimentPredictor
 
     manifest = read_manifest(args.model)
+    if manifest.get("task") == "translation":
+        return _evaluate_translation(args, manifest)
     config = SentimentConfig.from_dict(manifest["config"])
     corpus = args.corpus or config.corpus
     read_kwargs = dict(class_names=manifest["class_names"], text_column=config.text_column,
@@ -150,13 +238,7 @@ def _evaluate(args) -> int:
 def _predict(args) -> int:
     from keras_rnn.serving import SentimentPredictor
 
-    texts = list(args.texts)
-    if args.file or not texts:
-        if args.file in (None, "-"):
-            texts.extend(line.rstrip("\n") for line in sys.stdin)
-        else:
-            with open(args.file, encoding="utf-8", errors="replace") as lines:
-                texts.extend(line.rstrip("\n") for line in lines)
+    texts = _read_texts(args)
     predictor = SentimentPredictor(args.model)
     for text, prediction in zip(texts, predictor.predict(texts)):
         if args.json:
@@ -167,9 +249,30 @@ def _predict(args) -> int:
     return 0
 
 
+def _translate(args) -> int:
+    from keras_rnn.serving import TextGenerator
+
+    texts = _read_texts(args)
+    if args.attention_plot and os.path.exists(args.attention_plot) and not args.overwrite:
+        raise FileExistsError(f"{args.attention_plot!r} already exists; pass --overwrite to replace it.")
+    generator = TextGenerator(args.model)
+    for text, translation in zip(texts, generator.generate(texts)):
+        if args.json:
+            print(json.dumps({"text": text, "translation": translation}, ensure_ascii=False))
+        else:
+            print(translation)
+    if args.attention_plot and texts:
+        from keras_rnn.plotting import plot_attention
+
+        source, outputs, weights = generator.attention(texts[0])
+        path = plot_attention(source, outputs, weights, args.attention_plot, title=texts[0][:80], overwrite=True)
+        print(f"attention plot: {path}", file=sys.stderr)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict}
+    handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "translate": _translate}
     try:
         return handlers[args.command](args)
     except (ValueError, FileNotFoundError, FileExistsError) as error:

@@ -8,14 +8,45 @@ from typing import Any
 
 from keras_rnn.data.text import TRUNCATING
 from keras_rnn.files import write_text_atomic
+from keras_rnn.models.attention import LUONG_SCORES
 from keras_rnn.models.classifier import CELLS, POOLINGS
+from keras_rnn.models.seq2seq import ATTENTIONS
 from keras_rnn.validation import validate_choice, validate_fraction, validate_positive_int
 
 LR_SCHEDULES = ("constant", "linear_decay")
 
 
+class _JsonConfig:
+    """JSON save/load shared by the task configurations."""
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+    def save(self, path: str) -> None:
+        write_text_atomic(path, self.to_json() + "\n")
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]):
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"Unknown {cls.task} configuration keys {unknown}; accepted keys: {sorted(known)}.")
+        return cls(**values)
+
+    @classmethod
+    def load(cls, path: str):
+        with open(path, encoding="utf-8") as f:
+            return cls.from_dict(json.load(f))
+
+
+def _check_positive_learning_rate(value) -> None:
+    if not value > 0:
+        raise ValueError(f"Received an invalid value for argument `learning_rate`: {value!r}. "
+                         "Expected a positive number.")
+
+
 @dataclasses.dataclass
-class SentimentConfig:
+class SentimentConfig(_JsonConfig):
     """Everything that defines a sentiment run: data, preprocessing, network and training.
 
     The defaults are the project's IMDB configuration (README, "Benchmark"): a bidirectional GRU over
@@ -58,6 +89,8 @@ class SentimentConfig:
     patience: int = 2
     seed: int = 1337
 
+    task = "sentiment"
+
     def __post_init__(self):
         validate_fraction("validation_fraction", self.validation_fraction, allow_zero=False)
         for name in ("max_tokens", "units", "num_layers", "embedding_dim", "batch_size", "epochs", "patience"):
@@ -70,9 +103,7 @@ class SentimentConfig:
         validate_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         validate_fraction("dropout", self.dropout)
         validate_fraction("embedding_dropout", self.embedding_dropout)
-        if not self.learning_rate > 0:
-            raise ValueError(f"Received an invalid value for argument `learning_rate`: {self.learning_rate!r}. "
-                             "Expected a positive number.")
+        _check_positive_learning_rate(self.learning_rate)
 
     def model_kwargs(self) -> dict[str, Any]:
         """The `build_sentiment_model` arguments this configuration fixes."""
@@ -80,21 +111,87 @@ class SentimentConfig:
                 ("cell", "units", "num_layers", "bidirectional", "embedding_dim", "embedding_dropout",
                  "dropout", "pooling", "ngram_order", "ngram_bins")}
 
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
 
-    def save(self, path: str) -> None:
-        write_text_atomic(path, self.to_json() + "\n")
 
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "SentimentConfig":
-        known = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"Unknown sentiment configuration keys {unknown}; accepted keys: {sorted(known)}.")
-        return cls(**values)
+@dataclasses.dataclass
+class TranslationConfig(_JsonConfig):
+    """Everything that defines a translation run: corpus and direction, tokenization, network, training
+    and the decoding used for evaluation and export.
 
-    @classmethod
-    def load(cls, path: str) -> "SentimentConfig":
-        with open(path, encoding="utf-8") as f:
-            return cls.from_dict(json.load(f))
+    The defaults are the project's Multi30k configuration (README, "Benchmark"). `keras-rnn train
+    translation` flags map one-to-one onto these fields.
+    """
+
+    # Data
+    corpus: str = "ted_hrlr_translate/pt_to_en"
+    source: str | None = None
+    target: str | None = None
+    train_split: str = "train"
+    validation_corpus: str | None = None
+    validation_fraction: float = 0.05
+    tsv_columns: list[str] | None = None
+    data_dir: str | None = None
+    download_and_prepare_kwargs: dict | None = None
+    # Tokenization
+    source_max_tokens: int = 10000
+    target_max_tokens: int = 6000
+    max_length: int = 60
+    lowercase: bool = False
+    fold_accents: bool = False
+    # Network
+    cell: str = "gru"
+    embedding_dim: int = 256
+    encoder_units: int = 256
+    encoder_layers: int = 1
+    bidirectional: bool = True
+    decoder_units: int = 512
+    decoder_layers: int = 1
+    attention: str = "luong"
+    luong_score: str = "general"
+    attention_units: int = 256
+    dropout: float = 0.3
+    tie_embeddings: bool = True
+    # Training
+    batch_size: int = 64
+    epochs: int = 11
+    learning_rate: float = 2e-3
+    lr_schedule: str = "linear_decay"
+    clipnorm: float | None = 1.0
+    label_smoothing: float = 0.1
+    patience: int = 3
+    seed: int = 1337
+    # Decoding (evaluation and export)
+    beam_width: int = 5
+    length_penalty: float = 0.6
+    max_length_ratio: float = 1.5
+    max_length_offset: int = 10
+
+    task = "translation"
+
+    def __post_init__(self):
+        validate_fraction("validation_fraction", self.validation_fraction, allow_zero=False)
+        for name in ("source_max_tokens", "target_max_tokens", "max_length", "embedding_dim", "encoder_units",
+                     "encoder_layers", "decoder_units", "decoder_layers", "attention_units", "batch_size",
+                     "epochs", "patience", "beam_width"):
+            validate_positive_int(name, getattr(self, name))
+        validate_choice("cell", self.cell, CELLS)
+        validate_choice("attention", self.attention, ATTENTIONS)
+        validate_choice("luong_score", self.luong_score, LUONG_SCORES)
+        validate_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        validate_fraction("dropout", self.dropout)
+        validate_fraction("label_smoothing", self.label_smoothing)
+        _check_positive_learning_rate(self.learning_rate)
+        if not self.max_length_ratio > 0 or self.max_length_offset < 0:
+            raise ValueError(
+                f"max_length_ratio must be > 0 and max_length_offset >= 0; got {self.max_length_ratio!r} and "
+                f"{self.max_length_offset!r}."
+            )
+        if self.length_penalty < 0:
+            raise ValueError(f"Received an invalid value for argument `length_penalty`: {self.length_penalty!r}. "
+                             "Expected a number >= 0.")
+
+    def model_kwargs(self) -> dict[str, Any]:
+        """The `build_translation_model` arguments this configuration fixes."""
+        return {name: getattr(self, name) for name in
+                ("cell", "embedding_dim", "encoder_units", "encoder_layers", "bidirectional", "decoder_units",
+                 "decoder_layers", "attention", "luong_score", "attention_units", "dropout", "tie_embeddings")}

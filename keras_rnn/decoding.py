@@ -255,8 +255,19 @@ def _beam_decode(step_fn, start_ids, end_id, state, max_length, min_length, stra
     token, state, finished, total, lengths, ids, attention_history = advance(
         tf.constant(0, tf.int32), log_p, attention, state, finished, total, lengths, ids, attention_history)
 
+    def settled(finished, total, lengths):
+        """Rows whose best finished hypothesis no live one can overtake: a live hypothesis only loses
+        log-probability, so its final score is at most `total / penalty(max_length)`. Stopping there
+        returns exactly what running to the end would, and saves the steps that beams which never emit
+        the end token would take."""
+        finished_best = tf.reduce_max(
+            tf.reshape(tf.where(finished, total / strategy.penalty(lengths), NEG_INF), [batch, width]), axis=1)
+        live_bound = tf.reduce_max(
+            tf.reshape(tf.where(finished, NEG_INF, total / strategy.penalty(max_length)), [batch, width]), axis=1)
+        return finished_best >= live_bound
+
     def cond(step, token, state, finished, total, lengths, ids, attention_history):
-        return tf.logical_and(step < max_length, tf.logical_not(tf.reduce_all(finished)))
+        return tf.logical_and(step < max_length, tf.logical_not(tf.reduce_all(settled(finished, total, lengths))))
 
     def body(step, token, state, finished, total, lengths, ids, attention_history):
         logits, state, attention = step_fn(token, step, state)

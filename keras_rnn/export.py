@@ -105,3 +105,74 @@ def read_manifest(path: str) -> dict:
         )
     with open(manifest, encoding="utf-8") as f:
         return json.load(f)
+
+
+SEQ2SEQ_OUTPUTS = {"translation": "translation", "summarization": "summary"}
+
+
+def export_seq2seq(
+    path: str,
+    task: str,
+    model: keras.Model,
+    source_preprocessor: TextPreprocessor,
+    target_preprocessor: TextPreprocessor,
+    config,
+    *,
+    beam_width: int | None = None,
+    overwrite: bool = False,
+    metrics: dict | None = None,
+) -> str:
+    """Writes a text-to-text SavedModel (translation or summarization) with two signatures:
+
+    - `serving_default`: `text` (batch of strings) → `translation` (or `summary`) strings, decoded with
+      beam search of `beam_width` (default `config.beam_width`; `1` is greedy), fixed in the graph;
+    - `attention`: `text` → `source_tokens`, `output_tokens` (`""` padded) and `attention`
+      `(batch, output_len, source_len)`, what `keras_rnn.plotting.plot_attention` draws.
+
+    Atomic like `export_sentiment`; the folder also holds `keras/model.keras` and both vocabularies.
+
+    Raises:
+        FileExistsError: `path` exists and `overwrite` is False.
+    """
+    from keras_rnn.models.generator import Seq2SeqGenerator
+
+    output_name = SEQ2SEQ_OUTPUTS[task]
+    beam_width = config.beam_width if beam_width is None else beam_width
+    generator = Seq2SeqGenerator(
+        source_preprocessor, target_preprocessor, model.get_layer("encoder"), model.get_layer("decoder"),
+        beam_width=beam_width, length_penalty=config.length_penalty, max_length_ratio=config.max_length_ratio,
+        max_length_offset=config.max_length_offset, name="generator",
+    )
+    generator(tf.constant([""]))  # builds the layer: ExportArchive only tracks built layers
+    archive = keras.export.ExportArchive()
+    archive.track(generator)
+    spec = [tf.TensorSpec([None], tf.string, name="text")]
+
+    @tf.function(input_signature=spec)
+    def serve(text):
+        return {output_name: generator(text)["text"]}
+
+    @tf.function(input_signature=spec)
+    def attention(text):
+        outputs = generator(text)
+        return {"source_tokens": outputs["source_tokens"], "output_tokens": outputs["tokens"],
+                "attention": outputs["attention"]}
+
+    archive.add_endpoint("serving_default", serve)
+    archive.add_endpoint("attention", attention)
+    with atomic_directory(path, overwrite=overwrite) as partial:
+        archive.write_out(partial, verbose=False)
+        os.makedirs(os.path.join(partial, KERAS_DIR))
+        model.save(os.path.join(partial, KERAS_DIR, "model.keras"))
+        source_preprocessor.save_vocabulary(os.path.join(partial, KERAS_DIR, "source_vocabulary.txt"))
+        target_preprocessor.save_vocabulary(os.path.join(partial, KERAS_DIR, "target_vocabulary.txt"))
+        manifest = {
+            "task": task,
+            "beam_width": beam_width,
+            "config": dataclasses.asdict(config),
+            "validation_metrics": metrics or {},
+            "signature": {"inputs": {"text": "string (batch,)"}, "outputs": {output_name: "string (batch,)"}},
+        }
+        with open(os.path.join(partial, MANIFEST), "w", encoding="utf-8") as f:
+            json.dump(manifest, f, indent=2)
+    return os.path.abspath(path)

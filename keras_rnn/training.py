@@ -33,7 +33,8 @@ RUN_FILES = {
     "metrics": "metrics.json",
 }
 # Fields that may change between a run and its resumption without changing what is trained.
-RESUMABLE_CHANGES = ("epochs", "patience")
+# Changing these does not invalidate a half-finished run (decoding settings only matter afterwards).
+RESUMABLE_CHANGES = ("epochs", "patience", "beam_width", "length_penalty", "max_length_ratio", "max_length_offset")
 
 
 def get_strategy(name: str = "default") -> tf.distribute.Strategy:
@@ -331,7 +332,7 @@ class TrainResult:
     run_dir: str
 
 
-def _check_run_dir(run_dir: str, config: SentimentConfig, overwrite: bool) -> None:
+def check_run_dir(run_dir: str, config, overwrite: bool) -> None:
     """Refuses to clobber a finished run, or to resume one with a different configuration."""
     config_path = os.path.join(run_dir, RUN_FILES["config"])
     finished = os.path.exists(os.path.join(run_dir, RUN_FILES["metrics"]))
@@ -344,7 +345,7 @@ def _check_run_dir(run_dir: str, config: SentimentConfig, overwrite: bool) -> No
             "again there, or choose another --run-dir."
         )
     if os.path.exists(config_path):
-        previous = dataclasses.asdict(SentimentConfig.load(config_path))
+        previous = dataclasses.asdict(type(config).load(config_path))
         current = dataclasses.asdict(config)
         changed = sorted(k for k in current if current[k] != previous.get(k) and k not in RESUMABLE_CHANGES)
         if changed:
@@ -374,7 +375,7 @@ def train_sentiment(
     if index > 0:
         # Non-chief workers keep their own files so that workers never write the same path.
         run_dir = os.path.join(run_dir, "workers", str(index))
-    _check_run_dir(run_dir, config, overwrite)
+    check_run_dir(run_dir, config, overwrite)
     os.makedirs(run_dir, exist_ok=True)
     config.save(os.path.join(run_dir, RUN_FILES["config"]))
     keras.utils.set_random_seed(config.seed)

@@ -151,3 +151,25 @@ def test_tile_for_beam_and_argument_errors():
         RandomSampling(top_k=-1)
     with pytest.raises(ValueError, match="`length_penalty`: -0.5"):
         BeamSearch(length_penalty=-0.5)
+
+
+@pytest.mark.parametrize("length_penalty", [0.0, 0.6])
+def test_beam_search_stops_once_no_live_hypothesis_can_win_and_returns_the_same(length_penalty):
+    """From every token: END with 0.9, else a token that loops forever. The best hypothesis ends at
+    step 1; the looping beams never end, so without the early stop the loop would run to max_length."""
+    transitions = np.zeros((VOCAB, VOCAB), np.float32)
+    transitions[:, END] = 0.9
+    transitions[:, 6] = 0.1
+    steps = []
+    table = tf.math.log(tf.constant(transitions) + 1e-12)
+
+    def counting_step(ids, step, state):
+        steps.append(int(step))
+        return tf.gather(table, ids), state, None
+
+    start = tf.fill([2], START)
+    result = dynamic_decode(counting_step, start, END, (), max_length=50,
+                            strategy=BeamSearch(3, length_penalty=length_penalty))
+    assert result.ids.numpy().tolist() == [[END], [END]]
+    np.testing.assert_allclose(result.log_probs.numpy(), np.log(0.9), rtol=1e-5)
+    assert max(steps) < 10  # eager while_loop: one Python call per step

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_rnn.data.text import TextPreprocessor, standardize_text
+from keras_rnn.data.text import SentenceStandardizer, TextPreprocessor, detokenize, standardize_text
 
 
 def tokens(text):
@@ -80,3 +80,69 @@ def test_runs_inside_tf_data_map():
     ds = tf.data.Dataset.from_tensor_slices(["a b", "c"]).batch(2).map(pre)
     assert next(iter(ds)).to_list() == pre(tf.constant(["a b", "c"])).to_list()
     assert np.all(np.array(pre(tf.constant(["a b"])).to_list()[0]) > 1)
+
+
+def sentence_tokens(text, **kwargs):
+    return SentenceStandardizer(**kwargs)(tf.constant([text])).numpy()[0].decode("utf-8").split()
+
+
+def test_sentence_standardizer_keeps_case_and_splits_punctuation_and_apostrophes():
+    assert sentence_tokens("Ein Mann (im T-Shirt) sagt: „Hallo!“") == [
+        "Ein", "Mann", "(", "im", "T", "-", "Shirt", ")", "sagt", ":", "„", "Hallo", "!", "“"]
+    assert sentence_tokens("A woman's dog.") == ["A", "woman", "'s", "dog", "."]
+    assert sentence_tokens("A woman's dog.", lowercase=True) == ["a", "woman", "'s", "dog", "."]
+
+
+def test_sentence_standardizer_normalizes_unicode_and_folds_accents_on_request():
+    # NFKC per character: the "fi" ligature, a full-width letter and a non-breaking space.
+    assert sentence_tokens("ﬁne Ａ\u00a0b") == ["fine", "A", "b"]
+    assert sentence_tokens("Café naïve Straße") == ["Café", "naïve", "Straße"]
+    assert sentence_tokens("Café naïve Straße", fold_accents=True) == ["Cafe", "naive", "Straße"]
+    # A decomposed accent (e + U+0301) folds to the bare letter as well.
+    assert sentence_tokens("Cafe\u0301", fold_accents=True) == ["Cafe"]
+
+
+def test_sentence_standardizer_survives_invalid_utf8():
+    out = SentenceStandardizer()(tf.constant([b"ok \xff bytes", b""])).numpy()
+    assert out[0].decode("utf-8").split() == ["ok", "\ufffd", "bytes"] and out[1] == b""
+
+
+@pytest.mark.parametrize("sentence", [
+    "A man in a red t-shirt is riding a bike.",
+    "Two dogs, one brown (a puppy), play in the snow!",
+    "¿Dónde está el baño? ¡Aquí!",
+    "The woman's hat costs 25% less: 3.",
+])
+def test_detokenize_inverts_the_standardizer_on_ordinary_sentences(sentence):
+    split = SentenceStandardizer()(tf.constant([sentence]))
+    assert detokenize(split).numpy()[0].decode("utf-8") == sentence
+
+
+def test_reserved_tokens_take_the_first_ids_and_survive_saving(tmp_path):
+    pre = TextPreprocessor(max_tokens=6, max_length=None, standardization="cased",
+                           reserved_tokens=("[START]", "[END]"))
+    pre.adapt(tf.data.Dataset.from_tensor_slices(["b a a c", "a b d e"]))
+    vocabulary = pre.get_vocabulary()
+    assert vocabulary[:4] == ["", "[UNK]", "[START]", "[END]"] and len(vocabulary) == 6
+    assert (pre.token_id("[START]"), pre.token_id("[END]")) == (2, 3)
+    assert vocabulary[4:] == ["a", "b"]  # the most frequent words fill what is left
+    path = str(tmp_path / "vocabulary.txt")
+    pre.save_vocabulary(path)
+    again = TextPreprocessor.from_vocabulary_file(path, max_tokens=6, max_length=None, standardization="cased",
+                                                  reserved_tokens=("[START]", "[END]"))
+    assert again.get_vocabulary() == vocabulary
+    # "[START]" typed in text is split by the standardizer, so it can never produce the reserved id.
+    assert 2 not in again(tf.constant(["[START] a"])).to_list()[0]
+    with pytest.raises(KeyError, match="not in the vocabulary"):
+        pre.token_id("[MASK]")
+    with pytest.raises(ValueError, match="max_tokens"):
+        TextPreprocessor(max_tokens=4, reserved_tokens=("[START]", "[END]"))
+
+
+def test_tokens_match_the_ids_one_for_one():
+    pre = TextPreprocessor(max_tokens=20, max_length=3, standardization="cased")
+    pre.adapt(tf.data.Dataset.from_tensor_slices(["Ein Hund läuft."]))
+    tokens = pre.tokens(tf.constant(["Ein Katze läuft schnell.", ""])).to_list()
+    ids = pre(tf.constant(["Ein Katze läuft schnell.", ""])).to_list()
+    assert tokens == [[b"Ein", b"Katze", b"l\xc3\xa4uft"], []]
+    assert [len(row) for row in ids] == [3, 0] and ids[0][1] == 1  # "Katze" is out of vocabulary

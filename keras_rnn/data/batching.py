@@ -62,3 +62,38 @@ def padding_fraction(batches: tf.data.Dataset) -> float:
         total += int(tf.size(ids))
         padded += int(tf.reduce_sum(tf.cast(ids == 0, tf.int64)))
     return padded / total if total else 0.0
+
+
+def pair_length_boundaries(lengths: "np.ndarray", batch_size: int) -> tuple[list[int], int]:
+    """Bucket bounds for pairs of longest side `lengths`, and the exact number of batches they give."""
+    import numpy as np
+
+    boundaries = length_boundaries(max(int(lengths.max(initial=1)), 2), min_length=8, growth=1.2)
+    sizes = np.bincount(np.searchsorted(boundaries, lengths, side="right"), minlength=len(boundaries) + 1)
+    return boundaries, int(sum(-(-int(n) // batch_size) for n in sizes))
+
+
+def bucket_pairs_by_length(dataset: tf.data.Dataset, batch_size: int, boundaries: list[int]) -> tf.data.Dataset:
+    """Batches `(source_ids, target_ids)` pairs of similar length into teacher-forcing batches.
+
+    `target_ids` must hold `[START] ... [END]`. Returns `({"source_ids", "decoder_input_ids"}, labels)`:
+    the decoder reads the target without its last token and learns to predict it shifted by one; all
+    right-padded with 0.
+
+    Example:
+    >>> pairs = tf.data.Dataset.from_tensor_slices(([[5, 6]], [[2, 7, 3]]))
+    >>> inputs, labels = next(iter(bucket_pairs_by_length(pairs, 4, [8])))
+    >>> inputs["decoder_input_ids"].numpy().tolist(), labels.numpy().tolist()
+    ([[2, 7]], [[7, 3]])
+    """
+    validate_positive_int("batch_size", batch_size)
+    batches = dataset.bucket_by_sequence_length(
+        element_length_func=lambda source, target: tf.maximum(tf.shape(source)[0], tf.shape(target)[0]),
+        bucket_boundaries=boundaries,
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        padding_values=(tf.constant(0, tf.int32), tf.constant(0, tf.int32)),
+    )
+    return batches.map(
+        lambda source, target: ({"source_ids": source, "decoder_input_ids": target[:, :-1]}, target[:, 1:]),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )

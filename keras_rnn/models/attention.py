@@ -19,22 +19,34 @@ from keras_rnn.validation import validate_choice, validate_positive_int
 
 def _masked_softmax(scores, mask):
     """Softmax over the last axis where `mask` is True; rows with no True get all zeros."""
+    if mask is not None:
+        mask = ops.cast(mask, "bool")
+        scores = ops.where(mask, scores, ops.full_like(scores, -1e9))
+    # Written out rather than ops.softmax, which warns on every one-token source.
+    exp = ops.exp(scores - ops.max(scores, axis=-1, keepdims=True))
+    weights = exp / ops.sum(exp, axis=-1, keepdims=True)
     if mask is None:
-        return ops.softmax(scores, axis=-1)
-    mask = ops.cast(mask, "bool")
-    scores = ops.where(mask, scores, ops.full_like(scores, -1e9))
-    weights = ops.softmax(scores, axis=-1)
+        return weights
     return weights * ops.cast(ops.any(mask, axis=-1, keepdims=True), weights.dtype)
 
 
 class _MemoryAttention(keras.layers.Layer):
-    """Shared call logic: one-step queries become length-1 sequences, masks broadcast over queries."""
+    """Shared call logic: one-step queries become length-1 sequences, masks broadcast over queries.
 
-    def call(self, query, memory, memory_mask=None):
+    `keys(memory)` is the part of the score that depends on the memory alone; a decoder calling the
+    layer once per step computes it once and passes it as `keys`, instead of projecting the whole
+    memory again at every step.
+    """
+
+    def keys(self, memory):
+        return memory
+
+    def call(self, query, memory, memory_mask=None, keys=None):
         single_step = len(query.shape) == 2
         if single_step:
             query = ops.expand_dims(query, 1)
-        scores = self.score(query, memory)  # (batch, target_len, source_len)
+        keys = self.keys(memory) if keys is None else keys
+        scores = self.score(query, keys)  # (batch, target_len, source_len)
         mask = None if memory_mask is None else ops.expand_dims(memory_mask, 1)
         alignment = _masked_softmax(scores, mask)
         context = ops.matmul(alignment, memory)
@@ -80,15 +92,18 @@ class BahdanauAttention(_MemoryAttention):
         self.key_dense = keras.layers.Dense(units, use_bias=True, name="key_kernel")
         self.score_dense = keras.layers.Dense(1, use_bias=False, name="score_vector")
 
-    def build(self, query_shape, memory_shape, memory_mask_shape=None):
+    def build(self, query_shape, memory_shape, memory_mask_shape=None, keys_shape=None):
         self.query_dense.build(query_shape)
         self.key_dense.build(memory_shape)
         self.score_dense.build((None, None, None, self.units))
         self.built = True
 
-    def score(self, query, memory):
+    def keys(self, memory):
+        return self.key_dense(memory)
+
+    def score(self, query, keys):
         q = ops.expand_dims(self.query_dense(query), 2)   # (batch, target, 1, units)
-        k = ops.expand_dims(self.key_dense(memory), 1)    # (batch, 1, source, units)
+        k = ops.expand_dims(keys, 1)                      # (batch, 1, source, units)
         return ops.squeeze(self.score_dense(ops.tanh(q + k)), -1)
 
     def get_config(self):
@@ -126,7 +141,7 @@ class LuongAttention(_MemoryAttention):
         self.score_mode = validate_choice("score_mode", score_mode, LUONG_SCORES)
         self.key_dense = None
 
-    def build(self, query_shape, memory_shape, memory_mask_shape=None):
+    def build(self, query_shape, memory_shape, memory_mask_shape=None, keys_shape=None):
         if self.score_mode == "general":
             self.key_dense = keras.layers.Dense(query_shape[-1], use_bias=False, name="key_kernel")
             self.key_dense.build(memory_shape)
@@ -137,8 +152,10 @@ class LuongAttention(_MemoryAttention):
             )
         self.built = True
 
-    def score(self, query, memory):
-        keys = memory if self.key_dense is None else self.key_dense(memory)
+    def keys(self, memory):
+        return memory if self.key_dense is None else self.key_dense(memory)
+
+    def score(self, query, keys):
         return ops.matmul(query, ops.transpose(keys, (0, 2, 1)))
 
     def get_config(self):

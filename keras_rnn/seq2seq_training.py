@@ -1,0 +1,322 @@
+"""Training and evaluating seq2seq tasks (translation; summarization reuses the same pieces).
+
+Flow: text pairs → `TextPreprocessor` per side (target with `[START]`/`[END]`) → length-bucketed
+teacher-forcing batches → `build_seq2seq_model` → `fit_resumable` (best epoch by validation loss,
+resume after a kill) → `Seq2SeqGenerator` (decoding) → corpus BLEU / chrF with sacrebleu.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_rnn.config import TranslationConfig
+from keras_rnn.data.batching import bucket_pairs_by_length, pair_length_boundaries
+from keras_rnn.data.parallel import load_parallel
+from keras_rnn.data.text import TextPreprocessor
+from keras_rnn.files import write_text_atomic
+from keras_rnn.losses import MaskedSequenceCrossentropy
+from keras_rnn.metrics import MaskedPerplexity, MaskedTokenAccuracy, bleu_and_chrf
+from keras_rnn.models.generator import END_TOKEN, START_TOKEN, Seq2SeqGenerator
+from keras_rnn.models.seq2seq import build_translation_model
+from keras_rnn.training import check_run_dir, fit_resumable, get_strategy
+
+SEQ2SEQ_RUN_FILES = {
+    "config": "config.json",
+    "source_vocabulary": "source_vocabulary.txt",
+    "target_vocabulary": "target_vocabulary.txt",
+    "model": "model.keras",
+    "metrics": "metrics.json",
+}
+
+
+@dataclasses.dataclass
+class Seq2SeqData:
+    """Batched teacher-forcing datasets and the raw validation pairs that BLEU is computed on."""
+
+    train: tf.data.Dataset
+    validation: tf.data.Dataset
+    source_preprocessor: TextPreprocessor
+    target_preprocessor: TextPreprocessor
+    validation_sources: list[str]
+    validation_targets: list[str]
+    train_examples: int
+    train_target_tokens: int
+    train_batches: int
+
+
+def make_preprocessors(config) -> tuple[TextPreprocessor, TextPreprocessor]:
+    """Unadapted source and target preprocessors for a seq2seq configuration (no truncation: lengths
+    are handled when batching)."""
+    standardization = "lower" if config.lowercase else "cased"
+    common = dict(max_length=None, standardization=standardization, fold_accents=config.fold_accents)
+    source = TextPreprocessor(config.source_max_tokens, name="source_preprocessor", **common)
+    target = TextPreprocessor(
+        config.target_max_tokens, reserved_tokens=(START_TOKEN, END_TOKEN), name="target_preprocessor", **common
+    )
+    return source, target
+
+
+def preprocessors_from_run(config, run_dir: str) -> tuple[TextPreprocessor, TextPreprocessor]:
+    """The source and target preprocessors of a run, from its saved vocabulary files."""
+    loaded = []
+    for key, fresh in zip(("source_vocabulary", "target_vocabulary"), make_preprocessors(config)):
+        settings = {k: v for k, v in fresh.get_config().items() if k != "vocabulary"}
+        loaded.append(TextPreprocessor.from_vocabulary_file(os.path.join(run_dir, SEQ2SEQ_RUN_FILES[key]), **settings))
+    return loaded[0], loaded[1]
+
+
+def pairs_to_ids(pairs: tf.data.Dataset, source: TextPreprocessor, target: TextPreprocessor) -> tf.data.Dataset:
+    """`(source_text, target_text)` → `(source_ids, [START] target_ids [END])`, int32, 1-D."""
+    start, end = target.token_id(START_TOKEN), target.token_id(END_TOKEN)
+
+    def vectorize(source_texts, target_texts):
+        return source(source_texts), target(target_texts)
+
+    def wrap(source_ids, target_ids):
+        source_ids = tf.cast(source_ids, tf.int32)
+        target_ids = tf.concat([[start], tf.cast(target_ids, tf.int32), [end]], axis=0)
+        return source_ids, target_ids
+
+    return pairs.batch(1024).map(vectorize, num_parallel_calls=tf.data.AUTOTUNE).unbatch().map(wrap)
+
+
+def _pair_lengths(ids: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    lengths = ids.map(lambda s, t: (tf.size(s), tf.size(t))).batch(8192)
+    pairs = [(s.numpy(), t.numpy()) for s, t in lengths]
+    if not pairs:
+        return np.zeros(0, np.int32), np.zeros(0, np.int32)
+    return np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs])
+
+
+def batch_pairs(ids: tf.data.Dataset, batch_size: int, shuffle_seed: int | None = None):
+    """Cached, optionally reshuffled every epoch, length-bucketed batches with an exact cardinality."""
+    ids = ids.cache()
+    source_lengths, target_lengths = _pair_lengths(ids)
+    boundaries, batches = pair_length_boundaries(np.maximum(source_lengths, target_lengths), batch_size)
+    if shuffle_seed is not None:
+        ids = ids.shuffle(min(len(source_lengths), 200_000), seed=shuffle_seed, reshuffle_each_iteration=True)
+    dataset = bucket_pairs_by_length(ids, batch_size, boundaries)
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
+    return dataset.prefetch(tf.data.AUTOTUNE), batches, source_lengths, target_lengths
+
+
+def prepare_seq2seq_data(
+    config,
+    train_pairs: tf.data.Dataset,
+    validation_pairs: tf.data.Dataset,
+    preprocessors: tuple[TextPreprocessor, TextPreprocessor] | None = None,
+) -> Seq2SeqData:
+    """Adapts vocabularies on the training pairs (unless given), drops training pairs with an empty side
+    or a side longer than `config.max_length` tokens, and batches both splits (validation cut to
+    `max_length` for the loss; BLEU uses the raw validation pairs)."""
+    if preprocessors is None:
+        source, target = make_preprocessors(config)
+        source.adapt(train_pairs.map(lambda s, t: s))
+        target.adapt(train_pairs.map(lambda s, t: t))
+    else:
+        source, target = preprocessors
+    limit = config.max_length
+
+    def fits(source_ids, target_ids):
+        source_length, target_length = tf.size(source_ids), tf.size(target_ids) - 2
+        return (source_length > 0) & (target_length > 0) & (source_length <= limit) & (target_length <= limit)
+
+    def cut(source_ids, target_ids):
+        source_ids = tf.pad(source_ids[:limit], [[0, tf.maximum(1 - tf.size(source_ids), 0)]])
+        return source_ids, tf.concat([target_ids[: limit + 1], target_ids[-1:]], axis=0)
+
+    train_ids = pairs_to_ids(train_pairs, source, target).filter(fits)
+    validation_ids = pairs_to_ids(validation_pairs, source, target).map(cut)
+    train, train_batches, train_source_lengths, train_target_lengths = batch_pairs(train_ids, config.batch_size, config.seed)
+    validation, _, validation_lengths, _ = batch_pairs(validation_ids, config.batch_size)
+    if len(train_source_lengths) == 0 or len(validation_lengths) == 0:
+        raise ValueError(
+            f"Corpus {config.corpus!r} gave {len(train_source_lengths)} usable training pairs (both sides "
+            f"1..{limit} tokens) and {len(validation_lengths)} validation pairs; both must be non-empty."
+        )
+    raw = [(s.decode("utf-8", "replace"), t.decode("utf-8", "replace")) for s, t in validation_pairs.as_numpy_iterator()]
+    return Seq2SeqData(
+        train=train,
+        validation=validation,
+        source_preprocessor=source,
+        target_preprocessor=target,
+        validation_sources=[s for s, _ in raw],
+        validation_targets=[t for _, t in raw],
+        train_examples=len(train_source_lengths),
+        train_target_tokens=int(np.sum(train_target_lengths - 1)),
+        train_batches=train_batches,
+    )
+
+
+def compile_seq2seq(model: keras.Model, config, total_steps: int) -> keras.Model:
+    """Adam (optionally linearly decayed, clipped) on the masked, label-smoothed cross-entropy, with
+    token accuracy and perplexity."""
+    learning_rate = config.learning_rate
+    if config.lr_schedule == "linear_decay":
+        learning_rate = keras.optimizers.schedules.PolynomialDecay(learning_rate, total_steps, 0.0, power=1.0)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate, clipnorm=config.clipnorm),
+        loss=MaskedSequenceCrossentropy(config.label_smoothing),
+        metrics=[MaskedTokenAccuracy(), MaskedPerplexity()],
+        # XLA ("auto" picks it) recompiles for every new (batch, source, target) shape that length
+        # bucketing makes, which cost more than the whole first epoch; without it the speed is the same.
+        jit_compile=False,
+    )
+    return model
+
+
+def make_generator(
+    model: keras.Model,
+    source: TextPreprocessor,
+    target: TextPreprocessor,
+    config,
+    beam_width: int | None = None,
+) -> Seq2SeqGenerator:
+    """The string-to-string layer over a trained model's encoder and decoder."""
+    return Seq2SeqGenerator(
+        source, target, model.get_layer("encoder"), model.get_layer("decoder"),
+        beam_width=config.beam_width if beam_width is None else beam_width,
+        length_penalty=config.length_penalty,
+        max_length_ratio=config.max_length_ratio,
+        max_length_offset=config.max_length_offset,
+        name="generator",
+    )
+
+
+def generate(generator: Seq2SeqGenerator, texts: list[str], batch_size: int = 64) -> tuple[list[str], float]:
+    """Runs `generator` over `texts` in length-sorted batches inside one `tf.function`.
+
+    Returns:
+        The outputs in input order, and the decoding rate in texts per second (after tracing).
+    """
+    call = tf.function(lambda t: generator(t)["text"], input_signature=[tf.TensorSpec([None], tf.string)])
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i].split()))
+    outputs = [""] * len(texts)
+    call(tf.constant(texts[:1] or [""]))  # trace outside the timing
+    started = time.perf_counter()
+    for begin in range(0, len(order), batch_size):
+        chunk = order[begin : begin + batch_size]
+        for i, text in zip(chunk, call(tf.constant([texts[i] for i in chunk])).numpy()):
+            outputs[i] = text.decode("utf-8")
+    elapsed = time.perf_counter() - started
+    return outputs, len(texts) / elapsed if elapsed > 0 else float("inf")
+
+
+def score_decoding(model, source, target, config, sources, references, beam_widths) -> dict:
+    """BLEU, chrF and sentences/s of each beam width (1 = greedy) on `sources` against `references`."""
+    figures = {}
+    for width in beam_widths:
+        generator = make_generator(model, source, target, config, width)
+        outputs, rate = generate(generator, sources)
+        scores = bleu_and_chrf(outputs, references)
+        name = "greedy" if width == 1 else f"beam{width}"
+        figures.update({f"val_bleu_{name}": scores["bleu"], f"val_chrf_{name}": scores["chrf"],
+                        f"decode_sentences_per_s_{name}": round(rate, 1)})
+        figures["bleu_signature"] = scores["bleu_signature"]
+    figures["validation_examples"] = len(sources)
+    return figures
+
+
+def rescore_translation_run(run_dir: str, beam_widths: tuple[int, ...] = (1, 5)) -> dict:
+    """Decoding figures of a finished run (its `model.keras` and vocabularies) on its validation split,
+    without training again: for measuring decoding changes on the same model."""
+    config = TranslationConfig.load(os.path.join(run_dir, SEQ2SEQ_RUN_FILES["config"]))
+    source, target = preprocessors_from_run(config, run_dir)
+    model = keras.saving.load_model(os.path.join(run_dir, SEQ2SEQ_RUN_FILES["model"]))
+    _, validation_pairs = _load_translation_pairs(config)
+    pairs = [(s.decode("utf-8", "replace"), t.decode("utf-8", "replace")) for s, t in validation_pairs.as_numpy_iterator()]
+    return score_decoding(model, source, target, config, [s for s, _ in pairs], [t for _, t in pairs], beam_widths)
+
+
+@dataclasses.dataclass
+class Seq2SeqTrainResult:
+    model: keras.Model
+    source_preprocessor: TextPreprocessor
+    target_preprocessor: TextPreprocessor
+    config: TranslationConfig
+    metrics: dict
+    run_dir: str
+
+
+def _load_translation_pairs(config: TranslationConfig):
+    data = load_parallel(
+        config.corpus, source=config.source, target=config.target, split=config.train_split,
+        validation_corpus=config.validation_corpus, validation_fraction=config.validation_fraction,
+        seed=config.seed, tsv_columns=config.tsv_columns, data_dir=config.data_dir,
+        download_and_prepare_kwargs=config.download_and_prepare_kwargs,
+    )
+    return data.train, data.validation
+
+
+def train_translation(
+    config: TranslationConfig,
+    run_dir: str,
+    *,
+    overwrite: bool = False,
+    strategy: str | tf.distribute.Strategy = "default",
+    verbose: str | int = "auto",
+    evaluate_beam_widths: tuple[int, ...] | None = None,
+) -> Seq2SeqTrainResult:
+    """Trains a translation model end to end in `run_dir`, resuming a killed run found there, then scores
+    validation BLEU and chrF (sacrebleu) with greedy search and with `config.beam_width`.
+
+    Writes `config.json`, `source_vocabulary.txt`, `target_vocabulary.txt`, `history.csv`, `logs/`,
+    `best.weights.h5`, `model.keras` (best epoch by validation loss) and `metrics.json`.
+    """
+    if isinstance(strategy, str):
+        strategy = get_strategy(strategy)
+    check_run_dir(run_dir, config, overwrite)
+    os.makedirs(run_dir, exist_ok=True)
+    config.save(os.path.join(run_dir, SEQ2SEQ_RUN_FILES["config"]))
+    keras.utils.set_random_seed(config.seed)
+    started = time.perf_counter()
+
+    paths = {key: os.path.join(run_dir, name) for key, name in SEQ2SEQ_RUN_FILES.items()}
+    preprocessors = None
+    if os.path.exists(paths["source_vocabulary"]) and os.path.exists(paths["target_vocabulary"]):
+        # Resuming: the ids must mean what they meant before the kill.
+        preprocessors = preprocessors_from_run(config, run_dir)
+    train_pairs, validation_pairs = _load_translation_pairs(config)
+    data = prepare_seq2seq_data(config, train_pairs, validation_pairs, preprocessors)
+    if preprocessors is None:
+        data.source_preprocessor.save_vocabulary(paths["source_vocabulary"])
+        data.target_preprocessor.save_vocabulary(paths["target_vocabulary"])
+
+    with strategy.scope():
+        model = build_translation_model(
+            data.source_preprocessor.vocabulary_size, data.target_preprocessor.vocabulary_size, **config.model_kwargs()
+        )
+        compile_seq2seq(model, config, total_steps=config.epochs * data.train_batches)
+    fit_started = time.perf_counter()
+    history = fit_resumable(
+        model, data.train, data.validation, run_dir, epochs=config.epochs, patience=config.patience,
+        monitor="val_loss", mode="min", verbose=verbose,
+    )
+    fit_time = time.perf_counter() - fit_started
+    model.save(paths["model"])
+    scores = model.evaluate(data.validation, verbose=0, return_dict=True)
+    metrics = {
+        "val_loss": float(scores["loss"]),
+        "val_token_accuracy": float(scores["token_accuracy"]),
+        "val_perplexity": float(scores["perplexity"]),
+        "epochs_this_call": len(history.get("loss", [])),
+        "train_examples": data.train_examples,
+        "train_target_tokens_per_epoch": data.train_target_tokens,
+        "source_vocabulary_size": data.source_preprocessor.vocabulary_size,
+        "target_vocabulary_size": data.target_preprocessor.vocabulary_size,
+        "fit_time_s": round(fit_time, 1),
+    }
+    metrics.update(score_decoding(
+        model, data.source_preprocessor, data.target_preprocessor, config, data.validation_sources,
+        data.validation_targets, evaluate_beam_widths or sorted({1, config.beam_width}),
+    ))
+    metrics["wall_time_s"] = round(time.perf_counter() - started, 1)
+    write_text_atomic(paths["metrics"], json.dumps(metrics, indent=2) + "\n")
+    return Seq2SeqTrainResult(model, data.source_preprocessor, data.target_preprocessor, config, metrics, run_dir)

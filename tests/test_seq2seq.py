@@ -1,0 +1,149 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_rnn.decoding import BeamSearch, GreedySearch
+from keras_rnn.losses import MaskedSequenceCrossentropy
+from keras_rnn.metrics import MaskedPerplexity, MaskedTokenAccuracy
+from keras_rnn.models.seq2seq import (
+    Seq2SeqDecoder,
+    Seq2SeqEncoder,
+    build_seq2seq_model,
+    build_translation_model,
+    decode_ids,
+)
+
+SMALL = dict(embedding_dim=8, encoder_units=6, decoder_units=10, attention_units=5, dropout=0.0)
+VARIANTS = [
+    dict(cell="gru", attention="luong"),
+    dict(cell="lstm", attention="bahdanau"),
+    dict(cell="gru", attention="none", tie_embeddings=False),
+    dict(cell="lstm", attention="luong", luong_score="dot", decoder_units=12, bidirectional=True),
+    dict(cell="simple_rnn", attention="bahdanau", encoder_layers=2, decoder_layers=2, bidirectional=False),
+]
+
+
+def model_for(variant, source_vocab=30, target_vocab=25):
+    keras.utils.set_random_seed(3)
+    return build_translation_model(source_vocab, target_vocab, **{**SMALL, **variant})
+
+
+SOURCE = np.array([[4, 5, 6, 7], [8, 9, 0, 0]], np.int32)
+DECODER_IN = np.array([[2, 11, 12, 13, 14], [2, 15, 16, 0, 0]], np.int32)
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: "-".join(str(x) for x in v.values()))
+def test_step_by_step_decoding_reproduces_teacher_forced_logits(variant):
+    """The one-step path used for decoding must compute exactly what training computed."""
+    model = model_for(variant)
+    encoder, decoder = model.get_layer("encoder"), model.get_layer("decoder")
+    expected = model({"source_ids": SOURCE, "decoder_input_ids": DECODER_IN}).numpy()
+    memory, mask, summary = encoder(SOURCE)
+    states = decoder.initial_state(summary)
+    for t in range(DECODER_IN.shape[1]):
+        logits, states, alignment = decoder.step(tf.constant(DECODER_IN[:, t]), states, memory, mask)
+        np.testing.assert_allclose(logits.numpy()[0], expected[0, t], atol=1e-4)
+        if t < 3:  # row 1 is padding after step 2 in training (its state stops), compare real steps only
+            np.testing.assert_allclose(logits.numpy()[1], expected[1, t], atol=1e-4)
+        if variant["attention"] != "none":
+            assert alignment.shape == (2, 4)
+            np.testing.assert_allclose(alignment.numpy()[1, 2:], 0.0)  # padding gets no attention
+
+
+@pytest.mark.parametrize("variant", VARIANTS[:3], ids=lambda v: "-".join(str(x) for x in v.values()))
+def test_source_padding_does_not_change_logits(variant):
+    model = model_for(variant)
+    short = model({"source_ids": SOURCE[1:, :2], "decoder_input_ids": DECODER_IN[1:, :3]}).numpy()
+    padded = model({"source_ids": SOURCE[1:], "decoder_input_ids": DECODER_IN[1:, :3]}).numpy()
+    np.testing.assert_allclose(short, padded, atol=1e-5)
+
+
+def test_keras_file_round_trip_keeps_predictions(tmp_path):
+    model = model_for(dict(cell="gru", attention="bahdanau"))
+    inputs = {"source_ids": SOURCE, "decoder_input_ids": DECODER_IN}
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    restored = keras.models.load_model(path)
+    np.testing.assert_allclose(restored(inputs).numpy(), model(inputs).numpy(), atol=1e-6)
+    assert restored.get_layer("decoder").get_config() == model.get_layer("decoder").get_config()
+
+
+def test_tied_embeddings_share_the_matrix():
+    tied = model_for(dict(tie_embeddings=True))
+    untied = model_for(dict(tie_embeddings=False))
+    assert tied.count_params() < untied.count_params()
+    assert not any("output/kernel" in w.path for w in tied.weights)
+
+
+def test_bad_arguments_name_the_value_and_the_choices():
+    with pytest.raises(ValueError, match="attention.*'transformer'"):
+        build_seq2seq_model(10, 10, attention="transformer")
+    with pytest.raises(ValueError, match="luong_score='dot'.*decoder_units"):
+        build_seq2seq_model(10, 10, attention="luong", luong_score="dot", encoder_units=4, decoder_units=6)
+    with pytest.raises(ValueError, match="cell"):
+        Seq2SeqEncoder(10, cell="transformer")
+    with pytest.raises(ValueError, match="vocabulary_size"):
+        Seq2SeqDecoder(0)
+
+
+def test_beam_width_one_equals_greedy_on_a_model():
+    model = model_for(dict(cell="gru", attention="luong"))
+    encoder, decoder = model.get_layer("encoder"), model.get_layer("decoder")
+    greedy = decode_ids(encoder, decoder, SOURCE, start_id=2, end_id=3, strategy=GreedySearch())
+    beam = decode_ids(encoder, decoder, SOURCE, start_id=2, end_id=3, strategy=BeamSearch(1))
+    np.testing.assert_array_equal(greedy.ids.numpy(), beam.ids.numpy())
+    np.testing.assert_allclose(greedy.log_probs.numpy(), beam.log_probs.numpy(), atol=1e-5)
+
+
+def test_decoding_never_emits_padding_or_start_and_respects_max_length():
+    model = model_for(dict(cell="gru", attention="luong"))
+    encoder, decoder = model.get_layer("encoder"), model.get_layer("decoder")
+    for strategy in (GreedySearch(), BeamSearch(3)):
+        result = decode_ids(encoder, decoder, SOURCE, start_id=2, end_id=3, strategy=strategy,
+                            max_length_ratio=1.0, max_length_offset=2)
+        ids, lengths = result.ids.numpy(), result.lengths.numpy()
+        assert ids.shape[1] <= 4 + 2
+        for row, length in zip(ids, lengths):
+            assert 0 not in row[:length] and 2 not in row[:length]
+
+
+def test_decode_ids_traces_in_tf_function_with_unknown_shapes():
+    model = model_for(dict(cell="lstm", attention="bahdanau"))
+    encoder, decoder = model.get_layer("encoder"), model.get_layer("decoder")
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)])
+    def run(source):
+        return decode_ids(encoder, decoder, source, start_id=2, end_id=3, strategy=BeamSearch(2)).ids
+
+    assert run(tf.constant(SOURCE)).shape[0] == 2
+    assert run(tf.constant(SOURCE[:1, :1])).shape[0] == 1
+
+
+def test_masked_loss_ignores_padding_and_smoothing_raises_it():
+    logits = np.random.default_rng(0).normal(size=(2, 3, 7)).astype("float32")
+    labels = np.array([[1, 2, 0], [3, 0, 0]])
+    plain = float(MaskedSequenceCrossentropy()(labels, logits))
+    log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    expected = -np.mean([log_p[0, 0, 1], log_p[0, 1, 2], log_p[1, 0, 3]])
+    assert plain == pytest.approx(expected, rel=1e-5)
+    changed = logits.copy()
+    changed[:, 2] += 100.0  # padded positions
+    assert float(MaskedSequenceCrossentropy()(labels, changed)) == pytest.approx(plain, rel=1e-5)
+    smoothed = float(MaskedSequenceCrossentropy(0.1)(labels, logits))
+    uniform = -np.mean([log_p[0, 0].mean(), log_p[0, 1].mean(), log_p[1, 0].mean()])
+    assert smoothed == pytest.approx(0.9 * expected + 0.1 * uniform, rel=1e-5)
+    with pytest.raises(ValueError, match="label_smoothing"):
+        MaskedSequenceCrossentropy(1.0)
+
+
+def test_token_accuracy_and_perplexity_skip_padding():
+    labels = np.array([[1, 2, 0]])
+    logits = np.full((1, 3, 3), -5.0, "float32")
+    logits[0, 0, 1] = logits[0, 1, 0] = logits[0, 2, 0] = 5.0
+    accuracy, perplexity = MaskedTokenAccuracy(), MaskedPerplexity()
+    accuracy.update_state(labels, logits)
+    perplexity.update_state(labels, logits)
+    assert float(accuracy.result()) == 0.5
+    log_p = logits[0] - np.log(np.exp(logits[0]).sum(-1, keepdims=True))
+    assert float(perplexity.result()) == pytest.approx(np.exp(-(log_p[0, 1] + log_p[1, 2]) / 2), rel=1e-4)
