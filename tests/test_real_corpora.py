@@ -35,3 +35,21 @@ def test_sst2_tables():
     train, dev = need("sst2", "train.tsv"), need("sst2", "dev.tsv")
     data = load_text_classification(train, validation_corpus=dev, class_names=["negative", "positive"])
     assert (count(data.train), count(data.validation)) == (67349, 872)
+
+
+def test_multi30k_folder_reads_29000_training_and_1014_validation_pairs():
+    from keras_rnn.data.parallel import load_parallel
+
+    data = load_parallel(need("multi30k"), source="de", target="en")
+    assert (count(data.train), count(data.validation)) == (29000, 1014)
+    source, target = next(data.validation.as_numpy_iterator())
+    assert source.decode().startswith("Eine Gruppe von Männern") and target.decode().startswith("A group of men")
+
+
+def test_anki_spanish_english_file_reads_every_pair_spanish_to_english():
+    from keras_rnn.data.parallel import read_parallel_split
+
+    dataset, source, target = read_parallel_split(need("spa-eng", "spa-eng.train.tsv.gz"), source="es", target="en")
+    pairs = list(dataset.as_numpy_iterator())
+    assert (source, target, len(pairs)) == ("es", "en", 113964)
+    assert pairs[0] == ("Ve.".encode(), b"Go.")
