@@ -158,7 +158,7 @@ def _train(args) -> int:
 
 def _evaluate_translation(args, manifest) -> int:
     from keras_rnn.config import TranslationConfig
-    from keras_rnn.data.parallel import load_parallel, read_parallel_split
+    from keras_rnn.data.parallel import decoded_pairs, load_parallel, read_parallel_split
     from keras_rnn.metrics import bleu_and_chrf
     from keras_rnn.serving import TextGenerator
 
@@ -174,7 +174,7 @@ def _evaluate_translation(args, manifest) -> int:
         dataset = read_parallel_split(corpus, args.split, data_dir=config.data_dir, **languages)[0]
     if args.limit is not None:
         dataset = dataset.take(args.limit)
-    pairs = [(s.decode("utf-8", "replace"), t.decode("utf-8", "replace")) for s, t in dataset.as_numpy_iterator()]
+    pairs = decoded_pairs(dataset)
     if not pairs:
         raise ValueError(f"Corpus {corpus!r} split {args.split!r} has no sentence pairs to evaluate.")
     generator = TextGenerator(args.model)

@@ -77,19 +77,26 @@ def export_sentiment(
         return server(text)
 
     archive.add_endpoint("serving_default", serve)
+    manifest = {
+        "task": "sentiment",
+        "class_names": list(class_names),
+        "config": dataclasses.asdict(config),
+        "validation_metrics": metrics or {},
+        "signature": {"inputs": {"text": "string (batch,)"},
+                      "outputs": {"probabilities": "float32 (batch, num_classes)", "label": "string (batch,)"}},
+    }
+    return _write_export(path, archive, model, {"vocabulary.txt": preprocessor}, manifest, overwrite)
+
+
+def _write_export(path, archive, model, vocabularies: dict, manifest: dict, overwrite: bool) -> str:
+    """Writes the SavedModel, `keras/model.keras`, the vocabulary files and the manifest into a temporary
+    folder beside `path`, renamed into place at the end."""
     with atomic_directory(path, overwrite=overwrite) as partial:
         archive.write_out(partial, verbose=False)
         os.makedirs(os.path.join(partial, KERAS_DIR))
         model.save(os.path.join(partial, KERAS_DIR, "model.keras"))
-        preprocessor.save_vocabulary(os.path.join(partial, KERAS_DIR, "vocabulary.txt"))
-        manifest = {
-            "task": "sentiment",
-            "class_names": list(class_names),
-            "config": dataclasses.asdict(config),
-            "validation_metrics": metrics or {},
-            "signature": {"inputs": {"text": "string (batch,)"},
-                          "outputs": {"probabilities": "float32 (batch, num_classes)", "label": "string (batch,)"}},
-        }
+        for name, preprocessor in vocabularies.items():
+            preprocessor.save_vocabulary(os.path.join(partial, KERAS_DIR, name))
         with open(os.path.join(partial, MANIFEST), "w", encoding="utf-8") as f:
             json.dump(manifest, f, indent=2)
     return os.path.abspath(path)
@@ -137,12 +144,7 @@ def export_seq2seq(
     from keras_rnn.models.generator import Seq2SeqGenerator
 
     output_name = SEQ2SEQ_OUTPUTS[task]
-    beam_width = config.beam_width if beam_width is None else beam_width
-    generator = Seq2SeqGenerator(
-        source_preprocessor, target_preprocessor, model.get_layer("encoder"), model.get_layer("decoder"),
-        beam_width=beam_width, length_penalty=config.length_penalty, max_length_ratio=config.max_length_ratio,
-        max_length_offset=config.max_length_offset, name="generator",
-    )
+    generator = Seq2SeqGenerator.from_model(model, source_preprocessor, target_preprocessor, config, beam_width)
     generator(tf.constant([""]))  # builds the layer: ExportArchive only tracks built layers
     archive = keras.export.ExportArchive()
     archive.track(generator)
@@ -160,19 +162,12 @@ def export_seq2seq(
 
     archive.add_endpoint("serving_default", serve)
     archive.add_endpoint("attention", attention)
-    with atomic_directory(path, overwrite=overwrite) as partial:
-        archive.write_out(partial, verbose=False)
-        os.makedirs(os.path.join(partial, KERAS_DIR))
-        model.save(os.path.join(partial, KERAS_DIR, "model.keras"))
-        source_preprocessor.save_vocabulary(os.path.join(partial, KERAS_DIR, "source_vocabulary.txt"))
-        target_preprocessor.save_vocabulary(os.path.join(partial, KERAS_DIR, "target_vocabulary.txt"))
-        manifest = {
-            "task": task,
-            "beam_width": beam_width,
-            "config": dataclasses.asdict(config),
-            "validation_metrics": metrics or {},
-            "signature": {"inputs": {"text": "string (batch,)"}, "outputs": {output_name: "string (batch,)"}},
-        }
-        with open(os.path.join(partial, MANIFEST), "w", encoding="utf-8") as f:
-            json.dump(manifest, f, indent=2)
-    return os.path.abspath(path)
+    manifest = {
+        "task": task,
+        "beam_width": generator.beam_width,
+        "config": dataclasses.asdict(config),
+        "validation_metrics": metrics or {},
+        "signature": {"inputs": {"text": "string (batch,)"}, "outputs": {output_name: "string (batch,)"}},
+    }
+    vocabularies = {"source_vocabulary.txt": source_preprocessor, "target_vocabulary.txt": target_preprocessor}
+    return _write_export(path, archive, model, vocabularies, manifest, overwrite)

@@ -18,14 +18,14 @@ import tensorflow as tf
 
 from keras_rnn.config import TranslationConfig
 from keras_rnn.data.batching import bucket_pairs_by_length, pair_length_boundaries
-from keras_rnn.data.parallel import load_parallel
+from keras_rnn.data.parallel import decoded_pairs, load_parallel
 from keras_rnn.data.text import TextPreprocessor
 from keras_rnn.files import write_text_atomic
 from keras_rnn.losses import MaskedSequenceCrossentropy
 from keras_rnn.metrics import MaskedPerplexity, MaskedTokenAccuracy, bleu_and_chrf
 from keras_rnn.models.generator import END_TOKEN, START_TOKEN, Seq2SeqGenerator
 from keras_rnn.models.seq2seq import build_translation_model
-from keras_rnn.training import check_run_dir, fit_resumable, get_strategy
+from keras_rnn.training import check_run_dir, fit_resumable, get_strategy, learning_rate_schedule
 
 SEQ2SEQ_RUN_FILES = {
     "config": "config.json",
@@ -141,7 +141,7 @@ def prepare_seq2seq_data(
             f"Corpus {config.corpus!r} gave {len(train_source_lengths)} usable training pairs (both sides "
             f"1..{limit} tokens) and {len(validation_lengths)} validation pairs; both must be non-empty."
         )
-    raw = [(s.decode("utf-8", "replace"), t.decode("utf-8", "replace")) for s, t in validation_pairs.as_numpy_iterator()]
+    raw = decoded_pairs(validation_pairs)
     return Seq2SeqData(
         train=train,
         validation=validation,
@@ -158,9 +158,7 @@ def prepare_seq2seq_data(
 def compile_seq2seq(model: keras.Model, config, total_steps: int) -> keras.Model:
     """Adam (optionally linearly decayed, clipped) on the masked, label-smoothed cross-entropy, with
     token accuracy and perplexity."""
-    learning_rate = config.learning_rate
-    if config.lr_schedule == "linear_decay":
-        learning_rate = keras.optimizers.schedules.PolynomialDecay(learning_rate, total_steps, 0.0, power=1.0)
+    learning_rate = learning_rate_schedule(config.learning_rate, config.lr_schedule, total_steps)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate, clipnorm=config.clipnorm),
         loss=MaskedSequenceCrossentropy(config.label_smoothing),
@@ -170,24 +168,6 @@ def compile_seq2seq(model: keras.Model, config, total_steps: int) -> keras.Model
         jit_compile=False,
     )
     return model
-
-
-def make_generator(
-    model: keras.Model,
-    source: TextPreprocessor,
-    target: TextPreprocessor,
-    config,
-    beam_width: int | None = None,
-) -> Seq2SeqGenerator:
-    """The string-to-string layer over a trained model's encoder and decoder."""
-    return Seq2SeqGenerator(
-        source, target, model.get_layer("encoder"), model.get_layer("decoder"),
-        beam_width=config.beam_width if beam_width is None else beam_width,
-        length_penalty=config.length_penalty,
-        max_length_ratio=config.max_length_ratio,
-        max_length_offset=config.max_length_offset,
-        name="generator",
-    )
 
 
 def generate(generator: Seq2SeqGenerator, texts: list[str], batch_size: int = 64) -> tuple[list[str], float]:
@@ -213,7 +193,7 @@ def score_decoding(model, source, target, config, sources, references, beam_widt
     """BLEU, chrF and sentences/s of each beam width (1 = greedy) on `sources` against `references`."""
     figures = {}
     for width in beam_widths:
-        generator = make_generator(model, source, target, config, width)
+        generator = Seq2SeqGenerator.from_model(model, source, target, config, beam_width=width)
         outputs, rate = generate(generator, sources)
         scores = bleu_and_chrf(outputs, references)
         name = "greedy" if width == 1 else f"beam{width}"
@@ -231,7 +211,7 @@ def rescore_translation_run(run_dir: str, beam_widths: tuple[int, ...] = (1, 5))
     source, target = preprocessors_from_run(config, run_dir)
     model = keras.saving.load_model(os.path.join(run_dir, SEQ2SEQ_RUN_FILES["model"]))
     _, validation_pairs = _load_translation_pairs(config)
-    pairs = [(s.decode("utf-8", "replace"), t.decode("utf-8", "replace")) for s, t in validation_pairs.as_numpy_iterator()]
+    pairs = decoded_pairs(validation_pairs)
     return score_decoding(model, source, target, config, [s for s, _ in pairs], [t for _, t in pairs], beam_widths)
 
 

@@ -178,6 +178,14 @@ def prepare_sentiment_data(config: SentimentConfig, preprocessor: TextPreprocess
 # --- Model -------------------------------------------------------------------------------------------
 
 
+def learning_rate_schedule(learning_rate: float, schedule: str, total_steps: int | None):
+    """`learning_rate` as is (`"constant"`), or decaying linearly to 0 over `total_steps` (`"linear_decay"`)."""
+    validate_choice("lr_schedule", schedule, LR_SCHEDULES)
+    if schedule == "linear_decay":
+        return keras.optimizers.schedules.PolynomialDecay(learning_rate, total_steps, 0.0, power=1.0)
+    return learning_rate
+
+
 def compile_classifier(
     model: keras.Model,
     num_classes: int,
@@ -190,9 +198,7 @@ def compile_classifier(
 
     `lr_schedule="linear_decay"` lowers the learning rate linearly to 0 over `total_steps`.
     """
-    validate_choice("lr_schedule", lr_schedule, LR_SCHEDULES)
-    if lr_schedule == "linear_decay":
-        learning_rate = keras.optimizers.schedules.PolynomialDecay(learning_rate, total_steps, 0.0, power=1.0)
+    learning_rate = learning_rate_schedule(learning_rate, lr_schedule, total_steps)
     if num_classes == 2:
         loss, accuracy = keras.losses.BinaryCrossentropy(), keras.metrics.BinaryAccuracy(name="accuracy")
     else:

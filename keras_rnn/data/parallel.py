@@ -103,6 +103,11 @@ def load_parallel(
     return ParallelData(train, validation, source, target)
 
 
+def decoded_pairs(dataset: tf.data.Dataset) -> list[tuple[str, str]]:
+    """A dataset of `(source, target)` byte strings as Python string pairs (invalid UTF-8 replaced)."""
+    return [(s.decode("utf-8", "replace"), t.decode("utf-8", "replace")) for s, t in dataset.as_numpy_iterator()]
+
+
 def read_parallel_split(
     corpus: str,
     split: str = "train",

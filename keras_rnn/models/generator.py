@@ -79,6 +79,24 @@ class Seq2SeqGenerator(keras.layers.Layer):
         printable[self.start_id] = printable[self.end_id] = ""
         self.target_tokens = tf.constant(printable)
 
+    @classmethod
+    def from_model(
+        cls,
+        model: keras.Model,
+        source_preprocessor: TextPreprocessor,
+        target_preprocessor: TextPreprocessor,
+        config,
+        beam_width: int | None = None,
+    ) -> "Seq2SeqGenerator":
+        """The generator over a trained `build_seq2seq_model` model, with the decoding settings of a task
+        configuration (`beam_width`, default `config.beam_width`; `1` is greedy)."""
+        return cls(
+            source_preprocessor, target_preprocessor, model.get_layer("encoder"), model.get_layer("decoder"),
+            beam_width=config.beam_width if beam_width is None else beam_width,
+            length_penalty=config.length_penalty, max_length_ratio=config.max_length_ratio,
+            max_length_offset=config.max_length_offset, name="generator",
+        )
+
     @property
     def strategy(self):
         if self.beam_width == 1:
