@@ -9,6 +9,11 @@ pairs); the Anki Spanish–English file has no validation split, so `Translation
 detokenized output against the raw references) with greedy search and beam search, wall time (data
 and vocabulary included), training target tokens/s, decoding sentences/s for each search and the
 beam/greedy cost ratio on the same sentences.
+
+    python benchmarks/translation.py --rescore RUN_DIR [--passes 3]
+
+decodes again with a finished run's model (no training) and prints its decoding figures: for measuring
+decoding changes on the same model. Rates are the best of `--passes` runs over the validation split.
 """
 
 from __future__ import annotations
@@ -34,11 +39,17 @@ def main() -> None:
     parser.add_argument("--run-dir", help="keep the run here (default: a temporary folder)")
     parser.add_argument("--config", help="JSON file of configuration values (flags override it)")
     parser.add_argument("--verbose", type=int, default=2)
+    parser.add_argument("--rescore", metavar="RUN_DIR", help="decode with this finished run's model; no training")
+    parser.add_argument("--passes", type=int, default=1, help="decoding runs per search; rates are the best")
     from keras_rnn.cli import add_config_flags, config_from_args
     from keras_rnn.config import TranslationConfig
 
     add_config_flags(parser, TranslationConfig)  # the same flags as `keras-rnn train translation`
     args = parser.parse_args()
+    if args.passes < 1:
+        parser.error(f"--passes {args.passes} must be a positive integer")
+    if args.rescore:
+        return rescore(args.rescore, args.beam_width, args.passes)
     if not os.path.exists(args.data):
         parser.error(f"--data {args.data!r} does not exist (the multi30k folder or spa-eng.train.tsv.gz)")
 
@@ -52,7 +63,8 @@ def main() -> None:
     config = config_from_args(args, TranslationConfig)
     run_dir = args.run_dir or tempfile.mkdtemp(prefix="keras_rnn_bench_")
     started = time.perf_counter()
-    result = train_translation(config, run_dir, verbose=args.verbose, evaluate_beam_widths=(1, config.beam_width))
+    result = train_translation(config, run_dir, verbose=args.verbose, evaluate_beam_widths=(1, config.beam_width),
+                               decoding_passes=args.passes)
     wall = time.perf_counter() - started
     m = result.metrics
     beam = f"beam{config.beam_width}"
@@ -82,6 +94,23 @@ def main() -> None:
         "run_dir": run_dir,
     }
     print(json.dumps(figures))
+
+
+def rescore(run_dir: str, beam_width: int | None, passes: int) -> None:
+    import tensorflow as tf
+
+    from keras_rnn.config import TranslationConfig
+    from keras_rnn.seq2seq_training import SEQ2SEQ_RUN_FILES, rescore_translation_run
+
+    if not os.path.isfile(os.path.join(run_dir, SEQ2SEQ_RUN_FILES["model"])):
+        sys.exit(f"--rescore {run_dir!r}: no {SEQ2SEQ_RUN_FILES['model']} there (a finished translation run dir)")
+    width = beam_width or TranslationConfig.load(os.path.join(run_dir, SEQ2SEQ_RUN_FILES["config"])).beam_width
+    m = rescore_translation_run(run_dir, (1, width), passes=passes)
+    beam = f"beam{width}"
+    m.update(benchmark="translation_decoding", run_dir=run_dir, passes=passes, cpu_count=os.cpu_count(),
+             tensorflow=tf.__version__,
+             beam_over_greedy_cost=round(m["decode_sentences_per_s_greedy"] / m[f"decode_sentences_per_s_{beam}"], 2))
+    print(json.dumps(m))
 
 
 if __name__ == "__main__":

@@ -2,17 +2,21 @@
 
 The contract between a model and decoding is a step function::
 
-    step_fn(ids, step, state) -> (logits, state, attention)
+    step_fn(ids, step, state, context) -> (logits, state, attention)
 
-`ids` is the previous token of every hypothesis `(n,)` int32, `step` the scalar time step, `state` any
-nested structure of `(n, ...)` tensors (decoder states, and the encoder memory the step attends to),
-`logits` the next-token scores `(n, vocab_size)` and `attention` `(n, source_length)` or `None`.
-Strategies are small objects; `dynamic_decode` runs one of them in a `tf.while_loop` that stops when
-every hypothesis has emitted `end_id`, so decoding traces into a `tf.function` and exports.
+`ids` is the previous token of each hypothesis the step computes `(n,)` int32, `step` the scalar time
+step, `state` a nested structure of `(n, ...)` tensors that the step updates (the decoder RNN states),
+`context` a nested structure of `(n, ...)` tensors that never change (the encoder memory the step
+attends to), `logits` the next-token scores `(n, vocab_size)` and `attention` `(n, source_length)` or
+`None`. Strategies are small objects; `dynamic_decode` runs one of them in a `tf.while_loop` that stops
+when every hypothesis has ended, so decoding traces into a `tf.function` and exports.
 
-Beam search expands `n = batch * beam_width` hypotheses: it repeats every tensor of `state` for each
-beam and reorders it as beams are chosen, so put per-example tensors (the encoder memory) in `state`,
-not in the step function's closure.
+Each step computes only the hypotheses still running: finished ones, and in beam search every
+hypothesis of an example whose result can no longer change, are left out (gathered away and scattered
+back), so `n` shrinks as outputs end. Beam search keeps `batch * beam_width` hypotheses: it repeats the
+state for each beam and reorders it as beams are chosen, while `context` stays one row per example and
+is gathered for the hypotheses of each step. Put per-example tensors in `state` or `context`, never in
+the step function's closure.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import tensorflow as tf
 
 from keras_rnn.validation import validate_positive_int
 
-StepFn = Callable[[tf.Tensor, tf.Tensor, object], tuple[tf.Tensor, object, tf.Tensor | None]]
+StepFn = Callable[[tf.Tensor, tf.Tensor, object, object], tuple[tf.Tensor, object, tf.Tensor | None]]
 NEG_INF = -1e9
 
 
@@ -57,19 +61,56 @@ def tile_for_beam(structure, beam_width: int):
     return tf.nest.map_structure(lambda t: tf.repeat(t, beam_width, axis=0), structure)
 
 
-def _suppress_end_before(log_probs, step, min_length, end_id):
-    """No end token before `min_length` tokens have been emitted."""
-    vocab_size = tf.shape(log_probs)[-1]
-    is_end = tf.one_hot(end_id, vocab_size, on_value=True, off_value=False)
-    too_early = tf.logical_and(is_end, step < min_length)
-    return tf.where(too_early[tf.newaxis, :], tf.cast(NEG_INF, log_probs.dtype), log_probs)
+def top_k(values: tf.Tensor, k: int) -> tuple[tf.Tensor, tf.Tensor]:
+    """`tf.math.top_k(values, k)` over the last axis of a `(rows, vocab)` tensor, several times faster
+    on CPU for a small `k` and a wide, statically known vocabulary.
+
+    The `k` largest values lie in the `k` blocks of the row with the largest maxima, so it takes block
+    maxima (one cheap reduction), the `k` best blocks, and the top `k` of those blocks' values. Same
+    values and indices as `tf.math.top_k` (up to the order of ties).
+
+    Example:
+    >>> values, indices = top_k(tf.constant([[0.1, 0.9, 0.3, 0.7]]), 2)
+    >>> indices.numpy().tolist()
+    [[1, 3]]
+    """
+    vocab_size = values.shape[-1]
+    block = _block_size(vocab_size, k)
+    if block is None:
+        return tf.math.top_k(values, k=k)
+    rows = tf.shape(values)[0]
+    blocked = tf.reshape(values, [rows, vocab_size // block, block])
+    _, best_blocks = tf.math.top_k(tf.reduce_max(blocked, axis=-1), k=k)                 # (rows, k)
+    candidates = tf.reshape(tf.gather(blocked, best_blocks, batch_dims=1), [rows, k * block])
+    top_values, position = tf.math.top_k(candidates, k=k)
+    indices = tf.gather(best_blocks, position // block, batch_dims=1) * block + position % block
+    return top_values, indices
+
+
+def _block_size(vocab_size: int | None, k: int) -> int | None:
+    """A divisor of `vocab_size` near 64 leaving at least `k` blocks, or `None` (use `tf.math.top_k`)."""
+    if vocab_size is None or vocab_size < 1024:
+        return None
+    sizes = [b for b in range(32, 129) if vocab_size % b == 0 and vocab_size // b >= k]
+    return min(sizes, key=lambda b: abs(b - 64)) if sizes else None
+
+
+def _suppress_end_before(logits, step, min_length, end_id):
+    """No end token before `min_length` tokens have been emitted (the mask costs a pass over the
+    logits, so it is applied only on the steps that need it)."""
+
+    def suppress():
+        is_end = tf.one_hot(end_id, tf.shape(logits)[-1], on_value=True, off_value=False)
+        return tf.where(is_end[tf.newaxis, :], tf.cast(NEG_INF, logits.dtype), logits)
+
+    return tf.cond(step < min_length, suppress, lambda: logits)
 
 
 class GreedySearch:
     """Takes the most likely token at every step."""
 
-    def select(self, log_probs: tf.Tensor, step: tf.Tensor) -> tf.Tensor:
-        return tf.argmax(log_probs, axis=-1, output_type=tf.int32)
+    def select(self, logits: tf.Tensor, step: tf.Tensor) -> tf.Tensor:
+        return tf.argmax(logits, axis=-1, output_type=tf.int32)
 
 
 class RandomSampling:
@@ -90,10 +131,10 @@ class RandomSampling:
                              "Expected 0 (no limit) or a positive integer.")
         self.temperature, self.top_k, self.seed = temperature, top_k, seed
 
-    def select(self, log_probs: tf.Tensor, step: tf.Tensor) -> tf.Tensor:
-        scores = log_probs / self.temperature
+    def select(self, logits: tf.Tensor, step: tf.Tensor) -> tf.Tensor:
+        scores = logits / self.temperature
         if self.top_k:
-            kth_best = tf.math.top_k(scores, k=self.top_k).values[:, -1:]
+            kth_best = top_k(scores, self.top_k)[0][:, -1:]
             scores = tf.where(scores < kth_best, tf.cast(NEG_INF, scores.dtype), scores)
         if self.seed is None:
             return tf.random.categorical(scores, 1, dtype=tf.int32)[:, 0]
@@ -123,9 +164,32 @@ class BeamSearch:
         return tf.pow((5.0 + tf.cast(lengths, tf.float32)) / 6.0, self.length_penalty)
 
 
-def _first_step(step_fn, start_ids, state):
-    logits, state, attention = step_fn(start_ids, tf.constant(0, tf.int32), state)
-    return tf.nn.log_softmax(tf.cast(logits, tf.float32)), state, attention
+def _gather(structure, indices):
+    return tf.nest.map_structure(lambda t: tf.gather(t, indices), structure)
+
+
+def _float32(tensor):
+    return None if tensor is None else tf.cast(tensor, tf.float32)
+
+
+def _run_live_step(step_fn, token, step, state, context, live, context_row):
+    """Runs `step_fn` on the hypotheses where `live` is true only.
+
+    Returns their indices, their logits `(n_live, vocab)`, the full state with their rows updated
+    (the others kept) and the full attention (zero in the rows not computed). `context_row[i]` is the
+    context row (the example) of hypothesis `i`.
+    """
+    n = tf.shape(token)[0]
+    index = tf.cast(tf.where(live)[:, 0], tf.int32)
+    logits, live_state, attention = step_fn(
+        tf.gather(token, index), step, _gather(state, index), _gather(context, tf.gather(context_row, index)))
+    scatter = lambda full, part: tf.tensor_scatter_nd_update(  # noqa: E731
+        full, index[:, tf.newaxis], tf.cast(part, full.dtype))
+    state = tf.nest.map_structure(scatter, state, live_state)
+    if attention is not None:
+        attention = _float32(attention)
+        attention = tf.scatter_nd(index[:, tf.newaxis], attention, tf.stack([n, tf.shape(attention)[-1]]))
+    return index, _float32(logits), state, attention
 
 
 def dynamic_decode(
@@ -134,6 +198,7 @@ def dynamic_decode(
     end_id: int | tf.Tensor,
     initial_state,
     *,
+    context=(),
     max_length: int | tf.Tensor,
     min_length: int | tf.Tensor = 0,
     strategy: GreedySearch | RandomSampling | BeamSearch | None = None,
@@ -145,6 +210,8 @@ def dynamic_decode(
         start_ids: `(batch,)` int32 first input token of each example.
         end_id: the end-of-sequence token.
         initial_state: nested structure of `(batch, ...)` tensors passed to the first step.
+        context: nested structure of `(batch, ...)` tensors that stay the same while decoding (the
+            encoder memory); each step receives the rows of the hypotheses it computes. Defaults to `()`.
         max_length: most tokens to emit (end included); a scalar tensor is fine, e.g. relative to the
             source length.
         min_length: the end token is forbidden before this many tokens. Defaults to `0`.
@@ -158,27 +225,27 @@ def dynamic_decode(
     end_id = tf.cast(end_id, tf.int32)
     max_length = tf.cast(max_length, tf.int32)
     min_length = tf.cast(min_length, tf.int32)
-    if isinstance(strategy, BeamSearch):
-        return _beam_decode(step_fn, start_ids, end_id, initial_state, max_length, min_length, strategy)
-    return _token_by_token_decode(step_fn, start_ids, end_id, initial_state, max_length, min_length, strategy)
+    decode = _beam_decode if isinstance(strategy, BeamSearch) else _token_by_token_decode
+    return decode(step_fn, start_ids, end_id, initial_state, context, max_length, min_length, strategy)
 
 
-def _token_by_token_decode(step_fn, start_ids, end_id, state, max_length, min_length, strategy):
-    """Greedy search and sampling: one hypothesis per example."""
+def _token_by_token_decode(step_fn, start_ids, end_id, state, context, max_length, min_length, strategy):
+    """Greedy search and sampling: one hypothesis per example. Every step computes the whole batch:
+    leaving finished rows out (as beam search does) measured slower at these batch sizes."""
     batch = tf.shape(start_ids)[0]
-    log_p, state, attention = _first_step(step_fn, start_ids, state)
+    logits, state, attention = step_fn(start_ids, tf.constant(0, tf.int32), state, context)
     has_attention = attention is not None
 
-    def advance(step, log_p, attention, finished, total, lengths, ids_ta, attention_ta):
-        log_p = _suppress_end_before(log_p, step, min_length, end_id)
-        token = strategy.select(log_p, step)
+    def advance(step, logits, attention, finished, total, lengths, ids_ta, attention_ta):
+        logits = _suppress_end_before(_float32(logits), step, min_length, end_id)
+        token = strategy.select(logits, step)
         token = tf.where(finished, tf.zeros_like(token), token)
-        token_log_p = tf.gather(log_p, token, batch_dims=1)
+        token_log_p = tf.gather(logits, token, batch_dims=1) - tf.reduce_logsumexp(logits, axis=-1)
         total += tf.where(finished, 0.0, token_log_p)
         lengths += tf.cast(tf.logical_not(finished), tf.int32)
         ids_ta = ids_ta.write(step, token)
         if has_attention:
-            attention_ta = attention_ta.write(step, tf.cast(attention, tf.float32))
+            attention_ta = attention_ta.write(step, _float32(attention))
         finished = tf.logical_or(finished, tf.equal(token, end_id))
         return token, finished, total, lengths, ids_ta, attention_ta
 
@@ -188,16 +255,15 @@ def _token_by_token_decode(step_fn, start_ids, end_id, state, max_length, min_le
     total = tf.zeros([batch], tf.float32)
     lengths = tf.zeros([batch], tf.int32)
     token, finished, total, lengths, ids_ta, attention_ta = advance(
-        tf.constant(0, tf.int32), log_p, attention, finished, total, lengths, ids_ta, attention_ta)
+        tf.constant(0, tf.int32), logits, attention, finished, total, lengths, ids_ta, attention_ta)
 
     def cond(step, token, state, finished, total, lengths, ids_ta, attention_ta):
         return tf.logical_and(step < max_length, tf.logical_not(tf.reduce_all(finished)))
 
     def body(step, token, state, finished, total, lengths, ids_ta, attention_ta):
-        logits, state, attention = step_fn(token, step, state)
-        log_p = tf.nn.log_softmax(tf.cast(logits, tf.float32))
+        logits, state, attention = step_fn(token, step, state, context)
         token, finished, total, lengths, ids_ta, attention_ta = advance(
-            step, log_p, attention, finished, total, lengths, ids_ta, attention_ta)
+            step, logits, attention, finished, total, lengths, ids_ta, attention_ta)
         return step + 1, token, state, finished, total, lengths, ids_ta, attention_ta
 
     _, _, _, finished, total, lengths, ids_ta, attention_ta = tf.while_loop(
@@ -208,56 +274,66 @@ def _token_by_token_decode(step_fn, start_ids, end_id, state, max_length, min_le
     return DecodingResult(ids=ids, lengths=lengths - ended, log_probs=total, attention=attention)
 
 
-def _beam_decode(step_fn, start_ids, end_id, state, max_length, min_length, strategy: BeamSearch):
+def _beam_decode(step_fn, start_ids, end_id, state, context, max_length, min_length, strategy: BeamSearch):
     width = strategy.beam_width
     batch = tf.shape(start_ids)[0]
     n = batch * width
-    state = tile_for_beam(state, width)
-    log_p, state, attention = _first_step(step_fn, tile_for_beam(start_ids, width), state)
-    has_attention = attention is not None
-    vocab_size = tf.shape(log_p)[-1]
-    source_length = tf.shape(attention)[-1] if has_attention else 0
-    # Beam offsets of each example in the flat (batch * width) layout.
-    offsets = tf.repeat(tf.range(batch) * width, width)
+    example = tf.repeat(tf.range(batch), width)  # each hypothesis's example (row-major beams)
+    offsets = example * width                    # and its example's first beam
+    # What a frozen hypothesis (finished, or of a settled example) may do: continue with padding
+    # (token 0) at no cost and no added length, so it keeps its score.
+    frozen_log_p = tf.concat([[0.0], tf.fill([width - 1], NEG_INF)], axis=0)
 
-    def advance(step, log_p, attention, state, finished, total, lengths, ids, attention_history):
-        log_p = _suppress_end_before(log_p, step, min_length, end_id)
-        # A finished hypothesis continues only with padding (token 0) at no cost, so it keeps its score.
-        finished_row = tf.where(tf.equal(tf.range(vocab_size), 0), 0.0, NEG_INF)
-        log_p = tf.where(finished[:, tf.newaxis], finished_row[tf.newaxis, :], log_p)
-        candidate_total = total[:, tf.newaxis] + log_p                               # (n, V)
-        candidate_lengths = lengths + tf.cast(tf.logical_not(finished), tf.int32)    # (n,)
+    def candidates(logits, step):
+        """Each hypothesis's `width` best next tokens and their log-probabilities: a row's `width` best
+        continuations are among them, so the full distribution is never normalised."""
+        logits = _suppress_end_before(logits, step, min_length, end_id)
+        top_logits, top_tokens = top_k(logits, width)
+        return top_logits - tf.reduce_logsumexp(logits, axis=-1, keepdims=True), top_tokens
+
+    def advance(top_log_p, top_tokens, attention, state, frozen, finished, total, lengths, ids, attention_history):
+        top_log_p = tf.where(frozen[:, tf.newaxis], frozen_log_p[tf.newaxis, :], top_log_p)
+        top_tokens = tf.where(frozen[:, tf.newaxis], tf.zeros_like(top_tokens), top_tokens)
+        candidate_total = total[:, tf.newaxis] + top_log_p                              # (n, width)
+        candidate_lengths = lengths + tf.cast(tf.logical_not(frozen), tf.int32)         # (n,)
         candidate_scores = candidate_total / strategy.penalty(candidate_lengths)[:, tf.newaxis]
-        flat_scores = tf.reshape(candidate_scores, [batch, width * vocab_size])
-        _, best = tf.math.top_k(flat_scores, k=width)                                # (batch, width)
+        _, best = tf.math.top_k(tf.reshape(candidate_scores, [batch, width * width]), k=width)
         best = tf.reshape(best, [n])
-        parent = offsets + best // vocab_size
-        token = best % vocab_size
-        total = tf.gather(tf.reshape(candidate_total, [-1]), parent * vocab_size + token)
+        parent = offsets + best // width
+        chosen = parent * width + best % width
+        token = tf.gather(tf.reshape(top_tokens, [-1]), chosen)
+        total = tf.gather(tf.reshape(candidate_total, [-1]), chosen)
         lengths = tf.gather(candidate_lengths, parent)
-        parent_finished = tf.gather(finished, parent)
-        finished = tf.logical_or(parent_finished, tf.equal(token, end_id))
-        state = tf.nest.map_structure(lambda t: tf.gather(t, parent), state)
+        finished = tf.logical_or(tf.gather(finished, parent), tf.equal(token, end_id))
+        state = _gather(state, parent)
         ids = tf.concat([tf.gather(ids, parent), token[:, tf.newaxis]], axis=1)
         if has_attention:
-            attention = tf.where(parent_finished[:, tf.newaxis], 0.0, tf.cast(tf.gather(attention, parent), tf.float32))
+            # Frozen hypotheses were not computed: their attention is zero.
             attention_history = tf.concat(
-                [tf.gather(attention_history, parent), attention[:, tf.newaxis, :]], axis=1)
+                [tf.gather(attention_history, parent), tf.gather(attention, parent)[:, tf.newaxis, :]], axis=1)
         return token, state, finished, total, lengths, ids, attention_history
 
+    # The first step has one live hypothesis per example: compute it once, then copy it to every beam.
+    step = tf.constant(0, tf.int32)
+    logits, state, attention = step_fn(start_ids, step, state, context)
+    has_attention = attention is not None
+    top_log_p, top_tokens = candidates(_float32(logits), step)
+    top_log_p, top_tokens, state = tile_for_beam((top_log_p, top_tokens, state), width)
+    attention = tile_for_beam(_float32(attention), width) if has_attention else None
+    source_length = tf.shape(attention)[-1] if has_attention else 0
     # Only the first beam of each example is live at the start, so the first step does not pick
     # the same token `width` times.
-    total = tf.tile(tf.concat([[0.0], tf.fill([width - 1], NEG_INF)], axis=0), [batch])
+    total = tf.tile(frozen_log_p, [batch])
     finished = tf.zeros([n], tf.bool)
     lengths = tf.zeros([n], tf.int32)
     ids = tf.zeros([n, 0], tf.int32)
     attention_history = tf.zeros([n, 0, source_length], tf.float32)
     token, state, finished, total, lengths, ids, attention_history = advance(
-        tf.constant(0, tf.int32), log_p, attention, state, finished, total, lengths, ids, attention_history)
+        top_log_p, top_tokens, attention, state, finished, finished, total, lengths, ids, attention_history)
 
     def settled(finished, total, lengths):
-        """Rows whose best finished hypothesis no live one can overtake: a live hypothesis only loses
-        log-probability, so its final score is at most `total / penalty(max_length)`. Stopping there
+        """Examples whose best finished hypothesis no live one can overtake: a live hypothesis only loses
+        log-probability, so its final score is at most `total / penalty(max_length)`. Freezing them
         returns exactly what running to the end would, and saves the steps that beams which never emit
         the end token would take."""
         finished_best = tf.reduce_max(
@@ -270,10 +346,16 @@ def _beam_decode(step_fn, start_ids, end_id, state, max_length, min_length, stra
         return tf.logical_and(step < max_length, tf.logical_not(tf.reduce_all(settled(finished, total, lengths))))
 
     def body(step, token, state, finished, total, lengths, ids, attention_history):
-        logits, state, attention = step_fn(token, step, state)
-        log_p = tf.nn.log_softmax(tf.cast(logits, tf.float32))
+        # Finished hypotheses and settled examples need no new logits: leaving them out of the step is
+        # what makes the steps after the first endings cheaper.
+        frozen = tf.logical_or(finished, tf.gather(settled(finished, total, lengths), example))
+        live, logits, state, attention = _run_live_step(
+            step_fn, token, step, state, context, tf.logical_not(frozen), example)
+        live_log_p, live_tokens = candidates(logits, step)
+        top_log_p = tf.scatter_nd(live[:, tf.newaxis], live_log_p, [n, width])
+        top_tokens = tf.scatter_nd(live[:, tf.newaxis], live_tokens, [n, width])
         token, state, finished, total, lengths, ids, attention_history = advance(
-            step, log_p, attention, state, finished, total, lengths, ids, attention_history)
+            top_log_p, top_tokens, attention, state, frozen, finished, total, lengths, ids, attention_history)
         return step + 1, token, state, finished, total, lengths, ids, attention_history
 
     invariants = (tf.TensorShape([]), tf.TensorShape([None]), tf.nest.map_structure(_loose_shape, state),

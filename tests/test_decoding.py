@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_rnn.decoding import BeamSearch, GreedySearch, RandomSampling, dynamic_decode, tile_for_beam
+from keras_rnn.decoding import BeamSearch, GreedySearch, RandomSampling, dynamic_decode, tile_for_beam, top_k
 
 END, START, VOCAB = 1, 2, 8
 
@@ -13,7 +13,7 @@ def scripted_step(targets):
     """Emits `targets[b, t]` at step t for row b (one-hot logits); state counts the steps."""
     targets = tf.constant(targets, tf.int32)
 
-    def step_fn(ids, step, state):
+    def step_fn(ids, step, state, context):
         row, = state
         t = tf.minimum(step, tf.shape(targets)[1] - 1)
         wanted = tf.gather(targets, row)[:, t]
@@ -43,8 +43,9 @@ def test_max_length_cuts_hypotheses_that_never_end():
     assert result.ids.numpy().tolist() == [[5, 6, 7]] and result.lengths.numpy().tolist() == [3]
 
 
-def test_min_length_forbids_an_early_end():
-    result = decode([[END, END, END, 5]], max_length=6, min_length=2)
+@pytest.mark.parametrize("strategy", [GreedySearch(), BeamSearch(3)], ids=["greedy", "beam"])
+def test_min_length_forbids_an_early_end(strategy):
+    result = decode([[END, END, END, 5]], max_length=6, min_length=2, strategy=strategy)
     ids = result.ids.numpy()[0].tolist()
     assert END not in ids[:2] and ids[2] == END and result.lengths.numpy()[0] == 2
 
@@ -53,7 +54,7 @@ def markov_step(transitions):
     """Next-token log-probabilities depend on the previous token only."""
     table = tf.math.log(tf.constant(transitions, tf.float32) + 1e-12)
 
-    def step_fn(ids, step, state):
+    def step_fn(ids, step, state, context):
         return tf.gather(table, ids), state, None
 
     return step_fn
@@ -163,7 +164,7 @@ def test_beam_search_stops_once_no_live_hypothesis_can_win_and_returns_the_same(
     steps = []
     table = tf.math.log(tf.constant(transitions) + 1e-12)
 
-    def counting_step(ids, step, state):
+    def counting_step(ids, step, state, context):
         steps.append(int(step))
         return tf.gather(table, ids), state, None
 
@@ -173,3 +174,49 @@ def test_beam_search_stops_once_no_live_hypothesis_can_win_and_returns_the_same(
     assert result.ids.numpy().tolist() == [[END], [END]]
     np.testing.assert_allclose(result.log_probs.numpy(), np.log(0.9), rtol=1e-5)
     assert max(steps) < 10  # eager while_loop: one Python call per step
+
+
+def context_scripted_step(calls):
+    """Emits `context[t]` at step t: the script is per-example context, not state; `calls` records how
+    many hypotheses each step computed (the eager while_loop calls Python once per step)."""
+
+    def step_fn(ids, step, state, context):
+        script, = context
+        calls.append(int(tf.shape(ids)[0]))
+        wanted = script[:, tf.minimum(step, tf.shape(script)[1] - 1)]
+        return tf.one_hot(wanted, VOCAB, on_value=10.0, off_value=0.0), state, None
+
+    return step_fn
+
+
+@pytest.mark.parametrize("strategy", [GreedySearch(), BeamSearch(3)], ids=["greedy", "beam"])
+def test_each_hypothesis_reads_its_own_examples_context(strategy):
+    scripts = [[5, END, 0, 0, 0, 0], [4, 4, 4, 4, END, 0], [6, 6, END, 0, 0, 0]]
+    calls = []
+    result = dynamic_decode(context_scripted_step(calls), tf.fill([3], START), END,
+                            (tf.zeros([3, 2]),), context=(tf.constant(scripts),), max_length=10, strategy=strategy)
+    assert result.ids.numpy().tolist() == [[5, END, 0, 0, 0], [4, 4, 4, 4, END], [6, 6, END, 0, 0]]
+    assert result.lengths.numpy().tolist() == [1, 4, 2]
+    assert calls[0] == 3  # the first step: one hypothesis per example, even for beam search
+
+
+def test_beam_steps_compute_only_running_hypotheses():
+    scripts = [[5, END, 0, 0, 0, 0], [4, 4, 4, 4, END, 0], [6, 6, END, 0, 0, 0]]
+    calls = []
+    dynamic_decode(context_scripted_step(calls), tf.fill([3], START), END, (tf.zeros([3, 2]),),
+                   context=(tf.constant(scripts),), max_length=10, strategy=BeamSearch(3))
+    # Hypotheses that ended, then whole examples that settled, are left out: once examples 0 and 2 are
+    # done only example 1's three hypotheses (at most) are computed.
+    assert calls[1:] == sorted(calls[1:], reverse=True) and calls[1] < 9 and calls[-1] <= 3
+
+
+@pytest.mark.parametrize("vocab, k", [(6000, 5), (6000, 1), (10007, 4), (4096, 64), (50, 3)])
+def test_blocked_top_k_equals_tf_top_k(vocab, k):
+    """Blocked where the vocabulary has a divisor near 64 (6000, 4096), plain `tf.math.top_k` otherwise
+    (a prime, a small vocabulary); the same values and indices either way."""
+    values = tf.random.stateless_normal([37, vocab], seed=[vocab, k])
+    got_values, got_indices = tf.function(lambda v: top_k(v, k), input_signature=[
+        tf.TensorSpec([None, vocab], tf.float32)])(values)
+    want_values, want_indices = tf.math.top_k(values, k=k)
+    np.testing.assert_array_equal(got_values.numpy(), want_values.numpy())
+    np.testing.assert_array_equal(got_indices.numpy(), want_indices.numpy())

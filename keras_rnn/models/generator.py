@@ -79,6 +79,10 @@ class Seq2SeqGenerator(keras.layers.Layer):
         printable[self.start_id] = printable[self.end_id] = ""
         self.target_tokens = tf.constant(printable)
 
+    def build(self, input_shape=None):
+        # Everything with weights (the encoder and decoder) comes in trained; nothing to create here.
+        self.built = True
+
     @classmethod
     def from_model(
         cls,

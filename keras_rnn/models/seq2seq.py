@@ -341,8 +341,8 @@ def decode_ids(
 ) -> DecodingResult:
     """Encodes `source_ids` and decodes with `strategy`, at most `ratio * longest source + offset` tokens.
 
-    The step function handed to `dynamic_decode` keeps the encoder memory in the state, so beam search
-    tiles and reorders it with the hypotheses.
+    The encoder memory, its mask and its attention keys are the decoding `context` (one row per example,
+    gathered for the hypotheses of each step); the decoder RNN states are the decoding `state`.
     """
     memory, memory_mask, summary = encoder(source_ids, training=False)
 
@@ -350,11 +350,10 @@ def decode_ids(
         tf.zeros([decoder.vocabulary_size]), [[0], [start_id]], tf.constant([-1e9, -1e9])
     )
 
-    def step_fn(ids, step, state):
-        rnn_states, memory, memory_mask, keys = state
+    def step_fn(ids, step, rnn_states, context):
+        memory, memory_mask, keys = context
         logits, rnn_states, alignment = decoder.step(ids, rnn_states, memory, memory_mask, keys)
-        logits = logits + never  # padding and [START] are never outputs
-        return logits, (rnn_states, memory, memory_mask, keys), alignment
+        return logits + never, rnn_states, alignment  # padding and [START] are never outputs
 
     batch = tf.shape(source_ids)[0]
     source_length = tf.cast(tf.shape(source_ids)[1], tf.float32)
@@ -363,7 +362,8 @@ def decode_ids(
         step_fn,
         tf.fill([batch], tf.cast(start_id, tf.int32)),
         end_id,
-        (decoder.initial_state(summary), memory, memory_mask, decoder.attention_keys(memory)),
+        decoder.initial_state(summary),
+        context=(memory, memory_mask, decoder.attention_keys(memory)),
         max_length=max_length,
         min_length=min_length,
         strategy=strategy,
