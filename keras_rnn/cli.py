@@ -6,6 +6,7 @@
     keras-rnn train translation --corpus ted_hrlr_translate/pt_to_en --output saved_models/pt_en
     keras-rnn evaluate saved_models/pt_en                      # BLEU and chrF on the validation split
     keras-rnn translate saved_models/pt_en "Obrigado." --attention-plot attention.png
+    keras-rnn evaluate --hypotheses summaries.txt --references refs.txt refs2.txt --metric rouge   # no model
 """
 
 from __future__ import annotations
@@ -97,8 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
         add_config_flags(task_parser, _config_class(task))
 
     evaluate = commands.add_parser(
-        "evaluate", help="sentiment: accuracy, precision/recall/F1, confusion matrix; translation: BLEU and chrF")
-    evaluate.add_argument("model", help="an exported model folder")
+        "evaluate", help="sentiment: accuracy, precision/recall/F1, confusion matrix; translation: BLEU and chrF; "
+        "or score a hypotheses file against reference files (--hypotheses)")
+    evaluate.add_argument("model", nargs="?", help="an exported model folder (not with --hypotheses)")
     evaluate.add_argument("--corpus", help="corpus to evaluate on (default: the training corpus)")
     evaluate.add_argument("--split", default="validation",
                           help="'validation' (the split used in training, carved the same way), "
@@ -106,6 +108,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=int, default=None, help="translation: score the first N pairs only")
     evaluate.add_argument("--output-file", help="translation: also write the translations here, one a line")
     evaluate.add_argument("--json", dest="json_path", help="also write the figures to this JSON file")
+    files = evaluate.add_argument_group(
+        "scoring files (no model)", "one segment a line, UTF-8, the files line-aligned; ROUGE: mean F1 of rouge1, "
+        "rouge2, rougeL with Porter stemming (rouge-score), the best over the references; BLEU: sacrebleu BLEU and "
+        "chrF, one reference stream per file")
+    files.add_argument("--hypotheses", metavar="FILE", help="system outputs to score instead of running a model")
+    files.add_argument("--references", metavar="FILE", nargs="+", help="one or more reference files")
+    files.add_argument("--metric", choices=("rouge", "bleu"), default=None, help="(default: rouge)")
+    files.add_argument("--sentence-separator", metavar="STR",
+                       help="rouge: lines hold sentences separated by STR (e.g. '<n>'); adds rougeLsum")
+    # Kept so that argument errors found after parsing get the same usage line and exit status as argparse's own.
+    evaluate.set_defaults(evaluate_parser=evaluate)
 
     predict = commands.add_parser("predict", help="classify texts with an exported model")
     predict.add_argument("model", help="an exported model folder")
@@ -195,7 +208,90 @@ def _evaluate_translation(args, manifest) -> int:
     return 0
 
 
+def _read_segments(path: str) -> list[str]:
+    """One segment a line; only "\\n" ends a line (a stray "\\r" or U+2028 inside a segment does not split it)."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            text = f.read()
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path!r} is not valid UTF-8: {error}") from None
+    lines = text.split("\n")
+    if lines[-1] == "":  # the final newline ends the last segment, it does not start another
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def _check_file_arguments(args) -> None:
+    """Either MODEL or --hypotheses, and only the options that go with the one chosen (argparse errors)."""
+    parser = args.evaluate_parser
+    if args.hypotheses is None:
+        if args.model is None:
+            parser.error("give a MODEL folder to evaluate, or --hypotheses FILE --references FILE ... to score files")
+        given = [flag for flag, value in (("--references", args.references), ("--metric", args.metric),
+                                          ("--sentence-separator", args.sentence_separator)) if value is not None]
+        if given:
+            parser.error(f"{', '.join(given)} only go with --hypotheses (scoring files, no model)")
+        return
+    if args.model is not None:
+        parser.error(f"give either MODEL ({args.model!r}) or --hypotheses, not both")
+    if not args.references:
+        parser.error("--hypotheses needs --references FILE [FILE ...]")
+    given = [flag for flag, value in (("--corpus", args.corpus), ("--limit", args.limit),
+                                      ("--output-file", args.output_file)) if value is not None]
+    if given:
+        parser.error(f"{', '.join(given)} only go with a MODEL, not with --hypotheses")
+    if args.sentence_separator is not None and (args.metric or "rouge") != "rouge":
+        parser.error("--sentence-separator only goes with --metric rouge")
+    if args.sentence_separator == "":
+        parser.error("--sentence-separator must not be empty")
+
+
+def _evaluate_files(args) -> int:
+    """Scores a hypotheses file against line-aligned reference files: ROUGE or BLEU/chrF, no model."""
+    from keras_rnn.files import write_text_atomic
+    from keras_rnn.metrics import bleu_and_chrf, rouge
+
+    metric = args.metric or "rouge"
+    hypotheses = _read_segments(args.hypotheses)
+    streams = [_read_segments(path) for path in args.references]
+    counts = [(args.hypotheses, len(hypotheses))]
+    counts += [(path, len(stream)) for path, stream in zip(args.references, streams)]
+    if len({n for _, n in counts}) > 1:
+        raise ValueError("the files must have the same number of lines: "
+                         + ", ".join(f"{path!r} has {n}" for path, n in counts))
+    if not hypotheses:
+        raise ValueError(f"{args.hypotheses!r} is empty: nothing to score")
+    report: dict = {"metric": metric}
+    if metric == "bleu":
+        scores = bleu_and_chrf(hypotheses, streams)
+        report.update({key: scores[key] for key in ("bleu", "chrf", "bleu_signature", "chrf_signature")})
+    else:
+        separator = args.sentence_separator
+        rouge_types = ("rouge1", "rouge2", "rougeL") + (("rougeLsum",) if separator is not None else ())
+
+        def sentences(line: str) -> list[str]:
+            return [part.strip() for part in line.split(separator) if part.strip()]
+
+        if separator is None:
+            candidates, references = hypotheses, [list(refs) for refs in zip(*streams)]
+        else:  # rouge() joins the sentences with newlines, which is where rougeLsum splits them
+            candidates = [sentences(line) for line in hypotheses]
+            references = [[sentences(ref) for ref in refs] for refs in zip(*streams)]
+        report.update(rouge(candidates, references, rouge_types=rouge_types, use_stemmer=True,
+                            split_sentences=separator is not None))
+        report.update(use_stemmer=True, sentence_separator=separator)
+    report.update(examples=len(hypotheses), hypotheses=os.path.abspath(args.hypotheses),
+                  references=[os.path.abspath(path) for path in args.references])
+    print(json.dumps(report, ensure_ascii=False))
+    if args.json_path:
+        write_text_atomic(args.json_path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
 def _evaluate(args) -> int:
+    _check_file_arguments(args)
+    if args.hypotheses is not None:
+        return _evaluate_files(args)
     from keras_rnn.config import SentimentConfig
     from keras_rnn.data.corpora import load_text_classification, read_classification_split
     from keras_rnn.export import read_manifest

@@ -1,8 +1,9 @@
 """Evaluation figures: Keras metrics for token sequences, and reports computed by the libraries that own
-them (scikit-learn for classification, sacrebleu for BLEU and chrF)."""
+them (scikit-learn for classification, sacrebleu for BLEU and chrF, rouge-score for ROUGE)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import keras
@@ -129,3 +130,109 @@ def bleu_and_chrf(hypotheses: Sequence[str], references: Sequence[str] | Sequenc
         "chrf_signature": str(chrf.get_signature()),
         "bleu_text": str(bleu_score),
     }
+
+
+# What rouge-score's RougeScorer accepts: rouge1 … rouge9 (n-gram overlap), rougeL (one LCS over the whole
+# text) and rougeLsum (summary-level LCS over newline-separated sentences).
+_ROUGE_TYPE = re.compile(r"rouge[1-9]|rougeL|rougeLsum")
+_ROUGE_TYPES_ACCEPTED = "'rouge1' … 'rouge9', 'rougeL', 'rougeLsum'"
+
+
+def _as_text(value, split_sentences: bool, what: str) -> str:
+    """One summary as the string rouge-score reads: sentence lists joined by newlines (what rougeLsum splits on)."""
+    if split_sentences:
+        if isinstance(value, str):
+            raise ValueError(f"{what} is a string, but split_sentences=True expects a list of sentences.")
+        return "\n".join(value)
+    if not isinstance(value, str):
+        raise ValueError(f"{what} is a {type(value).__name__}, expected a string (pass split_sentences=True "
+                         "for lists of sentences).")
+    return value
+
+
+def _reference_texts(value, split_sentences: bool, index: int) -> list[str]:
+    """The references of one example as strings: a single reference, or a list of several."""
+    if split_sentences:
+        # A list of sentences is one reference; a list of sentence lists is several.
+        several = not isinstance(value, str) and len(value) > 0 and not isinstance(value[0], str)
+    else:
+        several = not isinstance(value, str)
+    if not isinstance(value, str) and len(value) == 0:  # [] is refused: no reference (an empty one is [""] or [[]])
+        raise ValueError(f"Example {index} has no reference.")
+    items = list(value) if several else [value]
+    return [_as_text(item, split_sentences, f"Reference of example {index}") for item in items]
+
+
+def rouge_f1_per_example(
+    hypotheses: Sequence, references: Sequence, *, rouge_types: Sequence[str] = ("rouge1", "rouge2", "rougeL"),
+    use_stemmer: bool = True, split_sentences: bool = False,
+) -> dict[str, list[float]]:
+    """Per-example ROUGE F1 (0–1, unrounded), the best over each example's references, per ROUGE type.
+
+    Takes the same arguments as `rouge`, which averages these; useful for combining the scores of
+    several chunks of a corpus (scored in parallel, say) exactly.
+    """
+    from rouge_score import rouge_scorer
+
+    rouge_types = [rouge_types] if isinstance(rouge_types, str) else list(rouge_types)
+    unknown = [name for name in rouge_types if not isinstance(name, str) or not _ROUGE_TYPE.fullmatch(name)]
+    if unknown or not rouge_types:
+        raise ValueError(f"Unknown ROUGE type(s) {unknown or rouge_types!r}; accepted: {_ROUGE_TYPES_ACCEPTED}.")
+    if isinstance(hypotheses, str) or isinstance(references, str):
+        raise ValueError("hypotheses and references must be sequences (one item per example), not a string.")
+    if len(hypotheses) != len(references):
+        raise ValueError(f"Got {len(hypotheses)} hypotheses but {len(references)} references; "
+                         "they must pair up one to one (several references of an example go in one list).")
+    # split_summaries stays False: rouge-score would otherwise call NLTK's punkt sentence splitter, which
+    # needs a data download. Sentences are separated by newlines instead.
+    scorer = rouge_scorer.RougeScorer(rouge_types, use_stemmer=use_stemmer, split_summaries=False)
+    scores: dict[str, list[float]] = {name: [] for name in rouge_types}
+    for index, (hypothesis, reference) in enumerate(zip(hypotheses, references)):
+        prediction = _as_text(hypothesis, split_sentences, f"Hypothesis {index}")
+        # score_multi keeps, for each type on its own, the reference with the highest F1.
+        best = scorer.score_multi(_reference_texts(reference, split_sentences, index), prediction)
+        for name in rouge_types:
+            scores[name].append(float(best[name].fmeasure))
+    return scores
+
+
+def rouge(
+    hypotheses: Sequence, references: Sequence, *, rouge_types: Sequence[str] = ("rouge1", "rouge2", "rougeL"),
+    use_stemmer: bool = True, split_sentences: bool = False,
+) -> dict:
+    """Mean ROUGE F1 × 100 (rounded to 2 decimals) per ROUGE type, computed by Google's `rouge-score`.
+
+    Text is lower-cased and split into ASCII letters and digits (rouge-score's default tokenizer); with
+    `use_stemmer` the Porter stemmer is applied to words longer than 3 characters. Nothing needs NLTK data.
+
+    Args:
+        hypotheses: one system summary per example: a string, or with `split_sentences` a list of sentences.
+        references: per example, one reference (shaped like a hypothesis) or a list of several. An
+            example's score is the best over its references, taken **separately for each ROUGE type**
+            (rouge-score's `score_multi`): then each figure is what that type alone would report, whatever
+            other types are requested, and no tie-break between types has to be chosen.
+        rouge_types: any of `rouge1` … `rouge9`, `rougeL` (LCS over the whole text as one sequence) and
+            `rougeLsum` (summary-level LCS: the union of LCS matches of every reference sentence against all
+            hypothesis sentences). rougeLsum splits sentences at newlines; a string without any is one sentence.
+        use_stemmer: Porter-stem tokens (the usual setting for summarization figures).
+        split_sentences: hypotheses and references are lists of sentences; they are joined with newlines,
+            so rougeLsum sees the sentences (the n-gram types and rougeL are unaffected by the joining).
+
+    Returns:
+        `{rouge_type: mean F1 × 100}`, in `rouge_types` order.
+
+    Raises:
+        ValueError: lengths differ, an example has no reference, a value has the wrong shape, an unknown
+            ROUGE type (the message names the accepted ones) or no examples.
+
+    Example:
+    >>> rouge(["the cats sat"], ["the cat sat on the mat"])
+    {'rouge1': 66.67, 'rouge2': 57.14, 'rougeL': 66.67}
+    >>> rouge([["a b", "c d"]], [["c d", "a b"]], rouge_types=["rougeL", "rougeLsum"], split_sentences=True)
+    {'rougeL': 50.0, 'rougeLsum': 100.0}
+    """
+    scores = rouge_f1_per_example(hypotheses, references, rouge_types=rouge_types, use_stemmer=use_stemmer,
+                                  split_sentences=split_sentences)
+    if not len(hypotheses):
+        raise ValueError("No examples to score: hypotheses and references are empty.")
+    return {name: round(100.0 * float(np.mean(values)), 2) for name, values in scores.items()}
