@@ -53,3 +53,78 @@ def test_anki_spanish_english_file_reads_every_pair_spanish_to_english():
     pairs = list(dataset.as_numpy_iterator())
     assert (source, target, len(pairs)) == ("es", "en", 113964)
     assert pairs[0] == ("Ve.".encode(), b"Go.")
+
+
+def test_aeslc_archive_gives_14436_train_and_1960_dev_examples_with_three_references_each():
+    from keras_rnn.data.parallel import decoded_pairs
+    from keras_rnn.data.summarization import load_summarization
+
+    data = load_summarization(need("aeslc_train_dev.tar.xz"))
+    train, dev = decoded_pairs(data.train), decoded_pairs(data.validation)
+    assert (len(train), len(dev), len(data.validation_references)) == (14436, 1960, 1960)
+    assert all(len(references) == 3 for references in data.validation_references)
+    # Files in name order; bodies keep their newlines, and dev subjects their final one, as in TFDS.
+    assert train[0][0].startswith("Greg/Phillip,  Attached is the Grande Communications Service Agreement.\n")
+    assert train[0][1] == "Service Agreement"
+    assert dev[0] == (
+        "Hi Phillip,  This message is to confirm our meeting with you on, Tuesday, October 30th from 9:00 am - "
+        "10:00 am, the location will be EB 3267.\nAttendees will be Monica Brown and Sheri Righi.\nLet me know "
+        "if you have any questions.\nI can be reached at 713-345-6687.\nThanks,\n",
+        "Confirmation: Risk Management Simulation Meeting 10/30/01\n",
+    )
+    assert data.validation_references[0] == [
+        "meeting confimation - tues, 8/10\n", "meeting confirmation\n", "meeting confirmed",
+    ]
+
+
+def test_aeslc_local_parsing_equals_tfds_parsing_of_the_same_files(tmp_path):
+    import glob
+    import tarfile
+
+    from keras_rnn.data.summarization import read_summarization_split
+
+    module = pytest.importorskip("tensorflow_datasets.datasets.aeslc.aeslc_dataset_builder")
+    archive = need("aeslc_train_dev.tar.xz")
+    with tarfile.open(archive) as tar:
+        tar.extractall(tmp_path, filter="data")
+    for split in ("train", "dev"):
+        files = sorted(glob.glob(str(tmp_path / "enron_subject_line" / split / "*.subject")))
+        theirs = [module._parse_email_file(name) for name in files]
+        for corpus in (archive, str(tmp_path)):
+            dataset, _ = read_summarization_split(corpus, split)
+            ours = [(d.decode(), s.decode()) for d, s in dataset.as_numpy_iterator()]
+            assert len(ours) == len(files) and ours == theirs
+
+
+def test_gigaword_folder_gives_10000_train_and_1000_valid_pairs():
+    from keras_rnn.data.parallel import decoded_pairs
+    from keras_rnn.data.summarization import load_summarization
+
+    data = load_summarization(need("gigaword"))
+    train, valid = decoded_pairs(data.train), decoded_pairs(data.validation)
+    assert (len(train), len(valid), data.validation_references) == (10000, 1000, None)
+    assert train[0] == (
+        "australia 's current account deficit shrunk by a record #.## billion dollars -lrb- #.## billion us -rrb- "
+        "in the june quarter due to soaring commodity prices , figures released monday showed .",
+        "australian current account deficit narrows sharply",
+    )
+    assert valid[0][1] == "injury leaves kwan 's olympic hopes in limbo"
+    assert valid[0][0].startswith("five-time world champion michelle kwan withdrew from the #### us figure")
+
+
+def test_cnn_dailymail_rouge_of_pointer_generator_coverage_on_the_first_200_articles():
+    """ROUGE of See et al.'s pointer-generator + coverage outputs, first 200 test articles (the full set is
+    checked against the published figures by benchmarks/rouge_cnndm.py). Expected: computed once with
+    rouge-score 0.1.2 (stemming, sentences joined by newlines for rougeLsum)."""
+    import json
+    import lzma
+
+    from keras_rnn.metrics import rouge
+
+    path = need("cnn_dailymail_test_see2017", "cnndm_test_see2017.jsonl.xz")
+    with lzma.open(path, "rt", encoding="utf-8") as lines:
+        rows = [json.loads(line) for _, line in zip(range(200), lines)]
+    assert [row["id"] for row in rows] == list(range(200))
+    scores = rouge([row["pointer_gen_cov"] for row in rows], [row["highlights"] for row in rows],
+                   rouge_types=("rouge1", "rouge2", "rougeL", "rougeLsum"), split_sentences=True)
+    assert scores == {"rouge1": 29.29, "rouge2": 10.72, "rougeL": 20.56, "rougeLsum": 26.58}

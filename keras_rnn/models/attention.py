@@ -36,16 +36,35 @@ class _MemoryAttention(keras.layers.Layer):
     `keys(memory)` is the part of the score that depends on the memory alone; a decoder calling the
     layer once per step computes it once and passes it as `keys`, instead of projecting the whole
     memory again at every step.
+
+    With `coverage=True` (See et al., 2017) a one-step call also takes `coverage`, the sum of the
+    attention weights of the previous steps `(batch, source_len)`, and adds `coverage_i * w_c` to key
+    `i` before scoring, so that the score can learn to avoid source steps already attended to.
     """
+
+    def __init__(self, coverage: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.coverage = bool(coverage)
+        self.coverage_kernel = None
 
     def keys(self, memory):
         return memory
 
-    def call(self, query, memory, memory_mask=None, keys=None):
+    def _build_coverage(self, key_dim):
+        if self.coverage:
+            self.coverage_kernel = self.add_weight(shape=(key_dim,), initializer="zeros", name="coverage_kernel")
+
+    def call(self, query, memory, memory_mask=None, keys=None, coverage=None):
         single_step = len(query.shape) == 2
         if single_step:
             query = ops.expand_dims(query, 1)
         keys = self.keys(memory) if keys is None else keys
+        if coverage is not None:
+            if not self.coverage:
+                raise ValueError(f"{self.name} was built without coverage=True; it takes no `coverage`.")
+            if not single_step:
+                raise ValueError("`coverage` is for one-step queries: it changes after every step.")
+            keys = keys + ops.expand_dims(ops.cast(coverage, keys.dtype), -1) * ops.cast(self.coverage_kernel, keys.dtype)
         scores = self.score(query, keys)  # (batch, target_len, source_len)
         mask = None if memory_mask is None else ops.expand_dims(memory_mask, 1)
         alignment = _masked_softmax(scores, mask)
@@ -64,11 +83,15 @@ class BahdanauAttention(_MemoryAttention):
 
     Args:
         units: size of the hidden layer inside the score. Defaults to `128`.
+        coverage: learn a coverage term (see `_MemoryAttention`). Defaults to `False`.
 
     Call arguments:
         query: `(batch, target_len, query_dim)` or `(batch, query_dim)`.
         memory: `(batch, source_len, memory_dim)`.
         memory_mask: optional bool `(batch, source_len)`, True for real source steps.
+        keys: optional `keys(memory)`, computed once per source.
+        coverage: with `coverage=True`, one-step queries only: the attention weights summed over the
+            previous steps, `(batch, source_len)`.
 
     Returns:
         `(context, alignment)`: `(batch, target_len, memory_dim)` and `(batch, target_len, source_len)`
@@ -85,17 +108,18 @@ class BahdanauAttention(_MemoryAttention):
         ICLR 2015.
     """
 
-    def __init__(self, units: int = 128, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, units: int = 128, coverage: bool = False, **kwargs):
+        super().__init__(coverage=coverage, **kwargs)
         self.units = validate_positive_int("units", units)
         self.query_dense = keras.layers.Dense(units, use_bias=False, name="query_kernel")
         self.key_dense = keras.layers.Dense(units, use_bias=True, name="key_kernel")
         self.score_dense = keras.layers.Dense(1, use_bias=False, name="score_vector")
 
-    def build(self, query_shape, memory_shape, memory_mask_shape=None, keys_shape=None):
+    def build(self, query_shape, memory_shape, memory_mask_shape=None, keys_shape=None, coverage_shape=None):
         self.query_dense.build(query_shape)
         self.key_dense.build(memory_shape)
         self.score_dense.build((None, None, None, self.units))
+        self._build_coverage(self.units)
         self.built = True
 
     def keys(self, memory):
@@ -108,7 +132,7 @@ class BahdanauAttention(_MemoryAttention):
 
     def get_config(self):
         config = super().get_config()
-        config.update(units=self.units)
+        config.update(units=self.units, coverage=self.coverage)
         return config
 
 
@@ -123,6 +147,7 @@ class LuongAttention(_MemoryAttention):
 
     Args:
         score_mode: `"dot"` or `"general"`. Defaults to `"general"`.
+        coverage: learn a coverage term, as for `BahdanauAttention`. Defaults to `False`.
 
     Call arguments and returns: as `BahdanauAttention`.
 
@@ -136,12 +161,12 @@ class LuongAttention(_MemoryAttention):
         EMNLP 2015.
     """
 
-    def __init__(self, score_mode: str = "general", **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, score_mode: str = "general", coverage: bool = False, **kwargs):
+        super().__init__(coverage=coverage, **kwargs)
         self.score_mode = validate_choice("score_mode", score_mode, LUONG_SCORES)
         self.key_dense = None
 
-    def build(self, query_shape, memory_shape, memory_mask_shape=None, keys_shape=None):
+    def build(self, query_shape, memory_shape, memory_mask_shape=None, keys_shape=None, coverage_shape=None):
         if self.score_mode == "general":
             self.key_dense = keras.layers.Dense(query_shape[-1], use_bias=False, name="key_kernel")
             self.key_dense.build(memory_shape)
@@ -150,6 +175,7 @@ class LuongAttention(_MemoryAttention):
                 f"LuongAttention(score_mode='dot') needs queries and memory of one size; got query size "
                 f"{query_shape[-1]} and memory size {memory_shape[-1]}. Use score_mode='general'."
             )
+        self._build_coverage(query_shape[-1] if self.score_mode == "general" else memory_shape[-1])
         self.built = True
 
     def keys(self, memory):
@@ -160,5 +186,5 @@ class LuongAttention(_MemoryAttention):
 
     def get_config(self):
         config = super().get_config()
-        config.update(score_mode=self.score_mode)
+        config.update(score_mode=self.score_mode, coverage=self.coverage)
         return config
