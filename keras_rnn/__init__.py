@@ -2,13 +2,15 @@
 
 Public API (see README for the tour):
 
-- data: `load_text_classification`, `read_classification_split`, `load_parallel`, `TextPreprocessor`
+- data: `load_text_classification`, `read_classification_split`, `load_parallel`, `load_summarization`,
+  `TextPreprocessor`
 - models: `build_sentiment_model`, `article_example_model`, `build_translation_model`,
-  `build_seq2seq_model`, `Seq2SeqGenerator`
+  `build_summarization_model`, `build_seq2seq_model`, `Seq2SeqGenerator`
 - decoding: `dynamic_decode`, `GreedySearch`, `BeamSearch`, `RandomSampling`
-- training: `SentimentConfig`, `train_sentiment`, `TranslationConfig`, `train_translation`, `get_strategy`
+- training: `SentimentConfig`, `train_sentiment`, `TranslationConfig`, `train_translation`,
+  `SummarizationConfig`, `train_summarization`, `get_strategy`
 - export and serving: `export_sentiment`, `SentimentPredictor`, `export_seq2seq`, `TextGenerator`
-- evaluation and figures: `classification_report`, `bleu_and_chrf`, `plot_attention`
+- evaluation and figures: `classification_report`, `bleu_and_chrf`, `rouge`, `plot_attention`
 """
 
 import os
@@ -17,19 +19,25 @@ import os
 # unless the user chose a level.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
-from keras_rnn.config import SentimentConfig, TranslationConfig  # noqa: E402
+from keras_rnn.config import SentimentConfig, SummarizationConfig, TranslationConfig  # noqa: E402
 from keras_rnn.data.corpora import load_text_classification, read_classification_split  # noqa: E402
 from keras_rnn.data.parallel import load_parallel  # noqa: E402
+from keras_rnn.data.summarization import load_summarization  # noqa: E402
 from keras_rnn.data.text import TextPreprocessor  # noqa: E402
 from keras_rnn.decoding import BeamSearch, GreedySearch, RandomSampling, dynamic_decode  # noqa: E402
 from keras_rnn.export import export_sentiment, export_seq2seq  # noqa: E402
-from keras_rnn.metrics import bleu_and_chrf, classification_report  # noqa: E402
+from keras_rnn.metrics import bleu_and_chrf, classification_report, rouge  # noqa: E402
 from keras_rnn.models.classifier import article_example_model, build_sentiment_model  # noqa: E402
 from keras_rnn.models.generator import Seq2SeqGenerator  # noqa: E402
-from keras_rnn.models.seq2seq import build_seq2seq_model, build_translation_model  # noqa: E402
+from keras_rnn.models.seq2seq import (  # noqa: E402
+    build_seq2seq_model,
+    build_summarization_model,
+    build_translation_model,
+)
 from keras_rnn.plotting import plot_attention  # noqa: E402
 from keras_rnn.seq2seq_training import train_translation  # noqa: E402
 from keras_rnn.serving import SentimentPredictor, TextGenerator  # noqa: E402
+from keras_rnn.summarization_training import train_summarization  # noqa: E402
 from keras_rnn.training import get_strategy, train_sentiment  # noqa: E402
 
 __version__ = "0.1.0"
@@ -60,4 +68,9 @@ __all__ = [
     "load_text_classification",
     "read_classification_split",
     "train_sentiment",
+    "SummarizationConfig",
+    "build_summarization_model",
+    "load_summarization",
+    "rouge",
+    "train_summarization",
 ]

@@ -1,4 +1,4 @@
-"""`keras-rnn` command line: train, evaluate, predict and translate.
+"""`keras-rnn` command line: train, evaluate, predict, translate and summarize.
 
     keras-rnn train sentiment --corpus imdb_reviews --output saved_models/imdb_gru
     keras-rnn evaluate saved_models/imdb_gru --corpus imdb_reviews --split test
@@ -6,6 +6,9 @@
     keras-rnn train translation --corpus ted_hrlr_translate/pt_to_en --output saved_models/pt_en
     keras-rnn evaluate saved_models/pt_en                      # BLEU and chrF on the validation split
     keras-rnn translate saved_models/pt_en "Obrigado." --attention-plot attention.png
+    keras-rnn train summarization --corpus aeslc --output saved_models/aeslc
+    keras-rnn evaluate saved_models/aeslc                      # ROUGE-1/2/L on the validation split
+    keras-rnn summarize saved_models/aeslc "Can we move Friday's meeting to noon?"
     keras-rnn evaluate --hypotheses summaries.txt --references refs.txt refs2.txt --metric rouge   # no model
 """
 
@@ -18,7 +21,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-TASKS = ("sentiment", "translation")
+TASKS = ("sentiment", "translation", "summarization")
 
 
 def _field_parser(field: dataclasses.Field):
@@ -59,9 +62,9 @@ def config_from_args(args, config_class):
 
 
 def _config_class(task: str):
-    from keras_rnn.config import SentimentConfig, TranslationConfig
+    from keras_rnn.config import SentimentConfig, SummarizationConfig, TranslationConfig
 
-    return {"sentiment": SentimentConfig, "translation": TranslationConfig}[task]
+    return {"sentiment": SentimentConfig, "translation": TranslationConfig, "summarization": SummarizationConfig}[task]
 
 
 def _read_texts(args) -> list[str]:
@@ -92,21 +95,22 @@ def build_parser() -> argparse.ArgumentParser:
         task_parser.add_argument("--strategy", default="default", choices=("default", "mirrored", "multi_worker"),
                                  help="tf.distribute strategy; multi_worker reads TF_CONFIG (default: %(default)s)")
         task_parser.add_argument("--verbose", type=int, default=None, choices=(0, 1, 2), help="Keras fit verbosity")
-        if task == "translation":
+        if task in ("translation", "summarization"):
             task_parser.add_argument("--export-beam-width", type=int, default=None,
                                      help="beam width fixed in the SavedModel; 1 is greedy (default: --beam-width)")
         add_config_flags(task_parser, _config_class(task))
 
     evaluate = commands.add_parser(
         "evaluate", help="sentiment: accuracy, precision/recall/F1, confusion matrix; translation: BLEU and chrF; "
+        "summarization: ROUGE; "
         "or score a hypotheses file against reference files (--hypotheses)")
     evaluate.add_argument("model", nargs="?", help="an exported model folder (not with --hypotheses)")
     evaluate.add_argument("--corpus", help="corpus to evaluate on (default: the training corpus)")
     evaluate.add_argument("--split", default="validation",
                           help="'validation' (the split used in training, carved the same way), "
                           "or a split name of the corpus such as 'test' (default: %(default)s)")
-    evaluate.add_argument("--limit", type=int, default=None, help="translation: score the first N pairs only")
-    evaluate.add_argument("--output-file", help="translation: also write the translations here, one a line")
+    evaluate.add_argument("--limit", type=int, default=None, help="translation, summarization: score the first N only")
+    evaluate.add_argument("--output-file", help="translation, summarization: also write the outputs here, one a line")
     evaluate.add_argument("--json", dest="json_path", help="also write the figures to this JSON file")
     files = evaluate.add_argument_group(
         "scoring files (no model)", "one segment a line, UTF-8, the files line-aligned; ROUGE: mean F1 of rouge1, "
@@ -126,14 +130,15 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--file", help="read one text a line from this file ('-' for standard input)")
     predict.add_argument("--json", action="store_true", help="print one JSON object a line")
 
-    translate = commands.add_parser("translate", help="translate texts with an exported translation model")
-    translate.add_argument("model", help="an exported translation model folder")
-    translate.add_argument("texts", nargs="*", help="sentences to translate; none: read --file or standard input")
-    translate.add_argument("--file", help="read one sentence a line from this file ('-' for standard input)")
-    translate.add_argument("--json", action="store_true", help="print one JSON object a line")
-    translate.add_argument("--attention-plot", metavar="PNG",
-                           help="write the attention heatmap of the first sentence to this PNG")
-    translate.add_argument("--overwrite", action="store_true", help="replace an existing --attention-plot file")
+    for command, task, what in (("translate", "translation", "sentences"), ("summarize", "summarization", "documents")):
+        generate = commands.add_parser(command, help=f"{command} texts with an exported {task} model")
+        generate.add_argument("model", help=f"an exported {task} model folder")
+        generate.add_argument("texts", nargs="*", help=f"{what} to {command}; none: read --file or standard input")
+        generate.add_argument("--file", help="read one text a line from this file ('-' for standard input)")
+        generate.add_argument("--json", action="store_true", help="print one JSON object a line")
+        generate.add_argument("--attention-plot", metavar="PNG",
+                              help="write the attention heatmap of the first text to this PNG")
+        generate.add_argument("--overwrite", action="store_true", help="replace an existing --attention-plot file")
     return parser
 
 
@@ -147,6 +152,16 @@ def _train(args) -> int:
         raise FileExistsError(f"{args.output!r} already exists; pass --overwrite to replace it.")
     run_dir = args.run_dir or os.path.join("runs", os.path.basename(output.rstrip(os.sep)))
     verbose = "auto" if args.verbose is None else args.verbose
+    if args.task == "summarization":
+        from keras_rnn.export import export_seq2seq
+        from keras_rnn.summarization_training import train_summarization
+
+        result = train_summarization(config, run_dir, overwrite=args.overwrite, strategy=strategy, verbose=verbose)
+        path = export_seq2seq(output, "summarization", result.model, result.preprocessor, result.preprocessor,
+                              config, beam_width=args.export_beam_width, overwrite=args.overwrite,
+                              metrics=result.metrics)
+        print(json.dumps({"run_dir": os.path.abspath(run_dir), "export": path, **result.metrics}))
+        return 0
     if args.task == "translation":
         from keras_rnn.export import export_seq2seq
         from keras_rnn.seq2seq_training import train_translation
@@ -198,14 +213,49 @@ def _evaluate_translation(args, manifest) -> int:
               "chrf_signature": scores["chrf_signature"], "model": os.path.abspath(args.model),
               "corpus": corpus, "split": args.split}
     print(scores["bleu_text"])
-    print(json.dumps(report))
+    return _report_generated(args, outputs, report)
+
+
+def _report_generated(args, outputs: list[str], report: dict) -> int:
+    """Prints the figures; writes the outputs (one a line) and the figures where the flags ask."""
     from keras_rnn.files import write_text_atomic
 
+    print(json.dumps(report))
     if args.output_file:
         write_text_atomic(args.output_file, "".join(line.replace("\n", " ") + "\n" for line in outputs))
     if args.json_path:
         write_text_atomic(args.json_path, json.dumps(report, indent=2) + "\n")
     return 0
+
+
+def _evaluate_summarization(args, manifest) -> int:
+    from keras_rnn.config import SummarizationConfig
+    from keras_rnn.data.parallel import decoded_pairs
+    from keras_rnn.data.summarization import load_summarization, read_summarization_split
+    from keras_rnn.serving import TextGenerator
+    from keras_rnn.summarization_training import rouge_report
+
+    config = SummarizationConfig.from_dict(manifest["config"])
+    corpus = args.corpus or config.corpus
+    features = dict(document_feature=config.document_feature, summary_feature=config.summary_feature,
+                    data_dir=config.data_dir)
+    if args.split == "validation" and corpus == config.corpus:
+        data = load_summarization(corpus, split=config.train_split, validation_corpus=config.validation_corpus,
+                                  validation_fraction=config.validation_fraction, seed=config.seed, **features)
+        dataset, references = data.validation, data.validation_references
+    else:
+        dataset, references = read_summarization_split(corpus, args.split, **features)
+    if args.limit is not None:
+        dataset = dataset.take(args.limit)
+        references = references[: args.limit] if references else references
+    pairs = decoded_pairs(dataset)
+    if not pairs:
+        raise ValueError(f"Corpus {corpus!r} split {args.split!r} has no documents to evaluate.")
+    outputs = TextGenerator(args.model).generate([d for d, _ in pairs])
+    report = rouge_report(outputs, [s.strip() for _, s in pairs], references)
+    report.update(examples=len(pairs), beam_width=manifest.get("beam_width"), use_stemmer=True,
+                  model=os.path.abspath(args.model), corpus=corpus, split=args.split)
+    return _report_generated(args, outputs, report)
 
 
 def _read_segments(path: str) -> list[str]:
@@ -301,6 +351,8 @@ def _evaluate(args) -> int:
     manifest = read_manifest(args.model)
     if manifest.get("task") == "translation":
         return _evaluate_translation(args, manifest)
+    if manifest.get("task") == "summarization":
+        return _evaluate_summarization(args, manifest)
     config = SentimentConfig.from_dict(manifest["config"])
     corpus = args.corpus or config.corpus
     read_kwargs = dict(class_names=manifest["class_names"], text_column=config.text_column,
@@ -345,18 +397,23 @@ def _predict(args) -> int:
     return 0
 
 
-def _translate(args) -> int:
+def _generate(args) -> int:
+    """`translate` and `summarize`: one output a line (or a JSON object a line), optional attention plot."""
     from keras_rnn.serving import TextGenerator
 
     texts = _read_texts(args)
     if args.attention_plot and os.path.exists(args.attention_plot) and not args.overwrite:
         raise FileExistsError(f"{args.attention_plot!r} already exists; pass --overwrite to replace it.")
     generator = TextGenerator(args.model)
-    for text, translation in zip(texts, generator.generate(texts)):
+    wanted = {"translate": "translation", "summarize": "summarization"}[args.command]
+    if generator.manifest["task"] != wanted:
+        raise ValueError(f"{args.model!r} holds a {generator.manifest['task']} model; "
+                         f"`keras-rnn {args.command}` needs a {wanted} model.")
+    for text, output in zip(texts, generator.generate(texts)):
         if args.json:
-            print(json.dumps({"text": text, "translation": translation}, ensure_ascii=False))
+            print(json.dumps({"text": text, generator.output_name: output}, ensure_ascii=False))
         else:
-            print(translation)
+            print(output)
     if args.attention_plot and texts:
         from keras_rnn.plotting import plot_attention
 
@@ -368,7 +425,8 @@ def _translate(args) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "translate": _translate}
+    handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "translate": _generate,
+                "summarize": _generate}
     try:
         return handlers[args.command](args)
     except (ValueError, FileNotFoundError, FileExistsError) as error:

@@ -39,6 +39,17 @@ class _JsonConfig:
             return cls.from_dict(json.load(f))
 
 
+def _validate_seq2seq_network_and_training(config) -> None:
+    """The checks translation and summarization configurations share."""
+    validate_choice("cell", config.cell, CELLS)
+    validate_choice("attention", config.attention, ATTENTIONS)
+    validate_choice("luong_score", config.luong_score, LUONG_SCORES)
+    validate_choice("lr_schedule", config.lr_schedule, LR_SCHEDULES)
+    validate_fraction("dropout", config.dropout)
+    validate_fraction("label_smoothing", config.label_smoothing)
+    _check_positive_learning_rate(config.learning_rate)
+
+
 def _check_positive_learning_rate(value) -> None:
     if not value > 0:
         raise ValueError(f"Received an invalid value for argument `learning_rate`: {value!r}. "
@@ -174,13 +185,7 @@ class TranslationConfig(_JsonConfig):
                      "encoder_layers", "decoder_units", "decoder_layers", "attention_units", "batch_size",
                      "epochs", "patience", "beam_width"):
             validate_positive_int(name, getattr(self, name))
-        validate_choice("cell", self.cell, CELLS)
-        validate_choice("attention", self.attention, ATTENTIONS)
-        validate_choice("luong_score", self.luong_score, LUONG_SCORES)
-        validate_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
-        validate_fraction("dropout", self.dropout)
-        validate_fraction("label_smoothing", self.label_smoothing)
-        _check_positive_learning_rate(self.learning_rate)
+        _validate_seq2seq_network_and_training(self)
         if not self.max_length_ratio > 0 or self.max_length_offset < 0:
             raise ValueError(
                 f"max_length_ratio must be > 0 and max_length_offset >= 0; got {self.max_length_ratio!r} and "
@@ -195,3 +200,92 @@ class TranslationConfig(_JsonConfig):
         return {name: getattr(self, name) for name in
                 ("cell", "embedding_dim", "encoder_units", "encoder_layers", "bidirectional", "decoder_units",
                  "decoder_layers", "attention", "luong_score", "attention_units", "dropout", "tie_embeddings")}
+
+
+@dataclasses.dataclass
+class SummarizationConfig(_JsonConfig):
+    """Everything that defines a summarization run: corpus, tokenization (one vocabulary for documents
+    and summaries), network (attention seq2seq, optionally with copy and coverage), training and the
+    decoding used for evaluation and export.
+
+    Outputs are at most `max_summary_length` tokens, whatever the document's length.
+    """
+
+    # Data
+    corpus: str = "aeslc"
+    document_feature: str | None = None
+    summary_feature: str | None = None
+    train_split: str = "train"
+    validation_corpus: str | None = None
+    validation_fraction: float = 0.05
+    data_dir: str | None = None
+    download_and_prepare_kwargs: dict | None = None
+    # Tokenization
+    max_tokens: int = 10000
+    max_source_length: int = 400
+    max_summary_length: int = 16
+    lowercase: bool = True
+    fold_accents: bool = False
+    # Network
+    cell: str = "gru"
+    embedding_dim: int = 128
+    encoder_units: int = 128
+    encoder_layers: int = 1
+    bidirectional: bool = True
+    decoder_units: int = 256
+    decoder_layers: int = 1
+    attention: str = "bahdanau"
+    luong_score: str = "general"
+    attention_units: int = 256
+    dropout: float = 0.2
+    tie_embeddings: bool = True
+    copy: bool = True
+    coverage: bool = True
+    coverage_loss_weight: float = 1.0
+    # Training
+    batch_size: int = 32
+    epochs: int = 6
+    learning_rate: float = 2e-3
+    lr_schedule: str = "linear_decay"
+    clipnorm: float | None = 1.0
+    label_smoothing: float = 0.0
+    patience: int = 3
+    seed: int = 1337
+    # Decoding (evaluation and export)
+    beam_width: int = 4
+    length_penalty: float = 0.6
+    min_length: int = 1
+    no_repeat_ngram_size: int = 0
+
+    task = "summarization"
+
+    def __post_init__(self):
+        validate_fraction("validation_fraction", self.validation_fraction, allow_zero=False)
+        for name in ("max_tokens", "max_source_length", "max_summary_length", "embedding_dim", "encoder_units",
+                     "encoder_layers", "decoder_units", "decoder_layers", "attention_units", "batch_size",
+                     "epochs", "patience", "beam_width"):
+            validate_positive_int(name, getattr(self, name))
+        _validate_seq2seq_network_and_training(self)
+        if (self.copy or self.coverage) and self.attention == "none":
+            raise ValueError(f"copy={self.copy} and coverage={self.coverage} need attention; got attention='none'.")
+        for name in ("length_penalty", "coverage_loss_weight", "min_length", "no_repeat_ngram_size"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"Received an invalid value for argument `{name}`: {getattr(self, name)!r}. "
+                                 "Expected a number >= 0.")
+        if self.min_length > self.max_summary_length:
+            raise ValueError(f"min_length={self.min_length} is longer than max_summary_length="
+                             f"{self.max_summary_length}.")
+
+    # Decoding length does not grow with the document: at most max_summary_length tokens and [END].
+    max_length_ratio = 0.0
+
+    @property
+    def max_length_offset(self) -> int:
+        return self.max_summary_length + 1
+
+    def model_kwargs(self) -> dict[str, Any]:
+        """The `build_summarization_model` arguments this configuration fixes."""
+        return {name: getattr(self, name) for name in
+                ("cell", "embedding_dim", "encoder_units", "encoder_layers", "bidirectional", "decoder_units",
+                 "decoder_layers", "attention", "luong_score", "attention_units", "dropout", "tie_embeddings",
+                 "copy", "coverage", "coverage_loss_weight")}

@@ -164,6 +164,32 @@ class BeamSearch:
         return tf.pow((5.0 + tf.cast(lengths, tf.float32)) / 6.0, self.length_penalty)
 
 
+def block_repeated_ngrams(logits: tf.Tensor, ids: tf.Tensor, size: int) -> tf.Tensor:
+    """Sets to `NEG_INF` the logits of every token that would make a hypothesis repeat one of its own
+    `size`-grams (the n-gram blocking of Paulus et al., 2018, against summaries that say one thing twice).
+
+    Args:
+        logits: `(n, vocab)` next-token scores.
+        ids: `(n, t)` tokens emitted so far by each hypothesis.
+        size: the n-gram length; `1` forbids any token already emitted.
+
+    Example:
+    >>> logits = block_repeated_ngrams(tf.zeros([1, 5]), tf.constant([[2, 3, 2]]), 2)
+    >>> (logits.numpy()[0] < 0).tolist()  # after "2 3 2", a 3 would repeat "2 3"
+    [False, False, False, True, False]
+    """
+    n = tf.shape(ids)[0]
+    # -1 (no token) before the start, so that the first tokens have a complete prefix to compare.
+    padded = tf.concat([tf.fill([n, size], -1), tf.cast(ids, tf.int32)], axis=1)
+    grams = tf.signal.frame(padded, size, 1, axis=1)                                     # (n, frames, size)
+    prefix = padded[:, tf.shape(padded)[1] - (size - 1):]                                # last size-1 tokens
+    seen = tf.reduce_all(tf.equal(grams[:, :, :-1], prefix[:, tf.newaxis, :]), axis=-1)  # (n, frames)
+    seen = seen & (grams[:, :, -1] >= 0)
+    where = tf.cast(tf.where(seen), tf.int32)
+    indices = tf.stack([where[:, 0], tf.gather_nd(grams[:, :, -1], where)], axis=1)
+    return tf.tensor_scatter_nd_update(logits, indices, tf.fill([tf.shape(indices)[0]], tf.cast(NEG_INF, logits.dtype)))
+
+
 def _gather(structure, indices):
     return tf.nest.map_structure(lambda t: tf.gather(t, indices), structure)
 
@@ -202,6 +228,7 @@ def dynamic_decode(
     max_length: int | tf.Tensor,
     min_length: int | tf.Tensor = 0,
     strategy: GreedySearch | RandomSampling | BeamSearch | None = None,
+    no_repeat_ngram_size: int = 0,
 ) -> DecodingResult:
     """Decodes with `strategy` (default greedy) until every hypothesis has ended or `max_length` steps.
 
@@ -216,6 +243,8 @@ def dynamic_decode(
             source length.
         min_length: the end token is forbidden before this many tokens. Defaults to `0`.
         strategy: `GreedySearch()`, `RandomSampling(...)` or `BeamSearch(...)`.
+        no_repeat_ngram_size: when > 0, no hypothesis repeats one of its own n-grams of this length
+            (`block_repeated_ngrams`). Defaults to `0` (off).
 
     Returns:
         A `DecodingResult`.
@@ -225,56 +254,67 @@ def dynamic_decode(
     end_id = tf.cast(end_id, tf.int32)
     max_length = tf.cast(max_length, tf.int32)
     min_length = tf.cast(min_length, tf.int32)
+    if isinstance(no_repeat_ngram_size, bool) or not isinstance(no_repeat_ngram_size, int) or no_repeat_ngram_size < 0:
+        raise ValueError(f"Received an invalid value for argument `no_repeat_ngram_size`: {no_repeat_ngram_size!r}. "
+                         "Expected 0 (off) or a positive integer.")
     decode = _beam_decode if isinstance(strategy, BeamSearch) else _token_by_token_decode
-    return decode(step_fn, start_ids, end_id, initial_state, context, max_length, min_length, strategy)
+    return decode(step_fn, start_ids, end_id, initial_state, context, max_length, min_length, strategy,
+                  no_repeat_ngram_size)
 
 
-def _token_by_token_decode(step_fn, start_ids, end_id, state, context, max_length, min_length, strategy):
+def _token_by_token_decode(step_fn, start_ids, end_id, state, context, max_length, min_length, strategy,
+                           no_repeat_ngram_size=0):
     """Greedy search and sampling: one hypothesis per example. Every step computes the whole batch:
     leaving finished rows out (as beam search does) measured slower at these batch sizes."""
     batch = tf.shape(start_ids)[0]
     logits, state, attention = step_fn(start_ids, tf.constant(0, tf.int32), state, context)
     has_attention = attention is not None
 
-    def advance(step, logits, attention, finished, total, lengths, ids_ta, attention_ta):
+    def advance(step, logits, attention, finished, total, lengths, ids, attention_ta):
         logits = _suppress_end_before(_float32(logits), step, min_length, end_id)
+        if no_repeat_ngram_size:
+            logits = block_repeated_ngrams(logits, ids, no_repeat_ngram_size)
         token = strategy.select(logits, step)
         token = tf.where(finished, tf.zeros_like(token), token)
         token_log_p = tf.gather(logits, token, batch_dims=1) - tf.reduce_logsumexp(logits, axis=-1)
         total += tf.where(finished, 0.0, token_log_p)
         lengths += tf.cast(tf.logical_not(finished), tf.int32)
-        ids_ta = ids_ta.write(step, token)
+        ids = tf.concat([ids, token[:, tf.newaxis]], axis=1)
         if has_attention:
             attention_ta = attention_ta.write(step, _float32(attention))
         finished = tf.logical_or(finished, tf.equal(token, end_id))
-        return token, finished, total, lengths, ids_ta, attention_ta
+        return token, finished, total, lengths, ids, attention_ta
 
-    ids_ta = tf.TensorArray(tf.int32, size=0, dynamic_size=True)
     attention_ta = tf.TensorArray(tf.float32, size=0, dynamic_size=True) if has_attention else ()
     finished = tf.zeros([batch], tf.bool)
     total = tf.zeros([batch], tf.float32)
     lengths = tf.zeros([batch], tf.int32)
-    token, finished, total, lengths, ids_ta, attention_ta = advance(
-        tf.constant(0, tf.int32), logits, attention, finished, total, lengths, ids_ta, attention_ta)
+    token, finished, total, lengths, ids, attention_ta = advance(
+        tf.constant(0, tf.int32), logits, attention, finished, total, lengths, tf.zeros([batch, 0], tf.int32),
+        attention_ta)
 
-    def cond(step, token, state, finished, total, lengths, ids_ta, attention_ta):
+    def cond(step, token, state, finished, total, lengths, ids, attention_ta):
         return tf.logical_and(step < max_length, tf.logical_not(tf.reduce_all(finished)))
 
-    def body(step, token, state, finished, total, lengths, ids_ta, attention_ta):
+    def body(step, token, state, finished, total, lengths, ids, attention_ta):
         logits, state, attention = step_fn(token, step, state, context)
-        token, finished, total, lengths, ids_ta, attention_ta = advance(
-            step, logits, attention, finished, total, lengths, ids_ta, attention_ta)
-        return step + 1, token, state, finished, total, lengths, ids_ta, attention_ta
+        token, finished, total, lengths, ids, attention_ta = advance(
+            step, logits, attention, finished, total, lengths, ids, attention_ta)
+        return step + 1, token, state, finished, total, lengths, ids, attention_ta
 
-    _, _, _, finished, total, lengths, ids_ta, attention_ta = tf.while_loop(
-        cond, body, (tf.constant(1, tf.int32), token, state, finished, total, lengths, ids_ta, attention_ta))
-    ids = tf.transpose(ids_ta.stack())
+    invariants = (tf.TensorShape([]), tf.TensorShape([None]), tf.nest.map_structure(lambda t: t.shape, state),
+                  tf.TensorShape([None]), tf.TensorShape([None]), tf.TensorShape([None]),
+                  tf.TensorShape([None, None]), tf.nest.map_structure(lambda _: tf.TensorShape(None), attention_ta))
+    _, _, _, finished, total, lengths, ids, attention_ta = tf.while_loop(
+        cond, body, (tf.constant(1, tf.int32), token, state, finished, total, lengths, ids, attention_ta),
+        shape_invariants=invariants)
     ended = tf.cast(tf.reduce_any(tf.equal(ids, end_id), axis=1), tf.int32)
     attention = tf.transpose(attention_ta.stack(), [1, 0, 2]) if has_attention else None
     return DecodingResult(ids=ids, lengths=lengths - ended, log_probs=total, attention=attention)
 
 
-def _beam_decode(step_fn, start_ids, end_id, state, context, max_length, min_length, strategy: BeamSearch):
+def _beam_decode(step_fn, start_ids, end_id, state, context, max_length, min_length, strategy: BeamSearch,
+                 no_repeat_ngram_size=0):
     width = strategy.beam_width
     batch = tf.shape(start_ids)[0]
     n = batch * width
@@ -284,10 +324,12 @@ def _beam_decode(step_fn, start_ids, end_id, state, context, max_length, min_len
     # (token 0) at no cost and no added length, so it keeps its score.
     frozen_log_p = tf.concat([[0.0], tf.fill([width - 1], NEG_INF)], axis=0)
 
-    def candidates(logits, step):
+    def candidates(logits, step, history=None):
         """Each hypothesis's `width` best next tokens and their log-probabilities: a row's `width` best
         continuations are among them, so the full distribution is never normalised."""
         logits = _suppress_end_before(logits, step, min_length, end_id)
+        if no_repeat_ngram_size and history is not None:
+            logits = block_repeated_ngrams(logits, history, no_repeat_ngram_size)
         top_logits, top_tokens = top_k(logits, width)
         return top_logits - tf.reduce_logsumexp(logits, axis=-1, keepdims=True), top_tokens
 
@@ -351,7 +393,7 @@ def _beam_decode(step_fn, start_ids, end_id, state, context, max_length, min_len
         frozen = tf.logical_or(finished, tf.gather(settled(finished, total, lengths), example))
         live, logits, state, attention = _run_live_step(
             step_fn, token, step, state, context, tf.logical_not(frozen), example)
-        live_log_p, live_tokens = candidates(logits, step)
+        live_log_p, live_tokens = candidates(logits, step, tf.gather(ids, live))
         top_log_p = tf.scatter_nd(live[:, tf.newaxis], live_log_p, [n, width])
         top_tokens = tf.scatter_nd(live[:, tf.newaxis], live_tokens, [n, width])
         token, state, finished, total, lengths, ids, attention_history = advance(

@@ -88,7 +88,7 @@ def pairs_to_ids(pairs: tf.data.Dataset, source: TextPreprocessor, target: TextP
 
 
 def _pair_lengths(ids: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray]:
-    lengths = ids.map(lambda s, t: (tf.size(s), tf.size(t))).batch(8192)
+    lengths = ids.map(lambda *element: (tf.size(element[0]), tf.size(element[-1]))).batch(8192)
     pairs = [(s.numpy(), t.numpy()) for s, t in lengths]
     if not pairs:
         return np.zeros(0, np.int32), np.zeros(0, np.int32)
@@ -105,6 +105,20 @@ def batch_pairs(ids: tf.data.Dataset, batch_size: int, shuffle_seed: int | None 
     dataset = bucket_pairs_by_length(ids, batch_size, boundaries)
     dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
     return dataset.prefetch(tf.data.AUTOTUNE), batches, source_lengths, target_lengths
+
+
+def batch_splits(train_ids: tf.data.Dataset, validation_ids: tf.data.Dataset, config, usable: str):
+    """`batch_pairs` on both splits (the training one reshuffled every epoch); an error naming the corpus
+    when either is empty. Returns the two datasets, the training batches per epoch and the training
+    source and target lengths."""
+    train, train_batches, source_lengths, target_lengths = batch_pairs(train_ids, config.batch_size, config.seed)
+    validation, _, validation_lengths, _ = batch_pairs(validation_ids, config.batch_size)
+    if len(source_lengths) == 0 or len(validation_lengths) == 0:
+        raise ValueError(
+            f"Corpus {config.corpus!r} gave {len(source_lengths)} usable training pairs ({usable}) and "
+            f"{len(validation_lengths)} validation pairs; both must be non-empty."
+        )
+    return train, validation, train_batches, source_lengths, target_lengths
 
 
 def prepare_seq2seq_data(
@@ -134,13 +148,8 @@ def prepare_seq2seq_data(
 
     train_ids = pairs_to_ids(train_pairs, source, target).filter(fits)
     validation_ids = pairs_to_ids(validation_pairs, source, target).map(cut)
-    train, train_batches, train_source_lengths, train_target_lengths = batch_pairs(train_ids, config.batch_size, config.seed)
-    validation, _, validation_lengths, _ = batch_pairs(validation_ids, config.batch_size)
-    if len(train_source_lengths) == 0 or len(validation_lengths) == 0:
-        raise ValueError(
-            f"Corpus {config.corpus!r} gave {len(train_source_lengths)} usable training pairs (both sides "
-            f"1..{limit} tokens) and {len(validation_lengths)} validation pairs; both must be non-empty."
-        )
+    train, validation, train_batches, train_source_lengths, train_target_lengths = batch_splits(
+        train_ids, validation_ids, config, f"both sides 1..{limit} tokens")
     raw = decoded_pairs(validation_pairs)
     return Seq2SeqData(
         train=train,
@@ -207,6 +216,29 @@ def score_decoding(model, source, target, config, sources, references, beam_widt
         figures["bleu_signature"] = scores["bleu_signature"]
     figures["validation_examples"] = len(sources)
     return figures
+
+
+def fit_and_save_seq2seq(model: keras.Model, data, config, run_dir: str, verbose) -> dict:
+    """Resumable fit (early stopping on validation loss, best weights kept), `model.keras` saved, and the
+    validation loss figures of the kept weights. `data`: a `Seq2SeqData`-like object (`train`,
+    `validation`, `train_examples`, `train_target_tokens`)."""
+    started = time.perf_counter()
+    history = fit_resumable(
+        model, data.train, data.validation, run_dir, epochs=config.epochs, patience=config.patience,
+        monitor="val_loss", mode="min", verbose=verbose,
+    )
+    fit_time = time.perf_counter() - started
+    model.save(os.path.join(run_dir, SEQ2SEQ_RUN_FILES["model"]))
+    scores = model.evaluate(data.validation, verbose=0, return_dict=True)
+    return {
+        "val_loss": float(scores["loss"]),
+        "val_token_accuracy": float(scores["token_accuracy"]),
+        "val_perplexity": float(scores["perplexity"]),
+        "epochs_this_call": len(history.get("loss", [])),
+        "train_examples": data.train_examples,
+        "train_target_tokens_per_epoch": data.train_target_tokens,
+        "fit_time_s": round(fit_time, 1),
+    }
 
 
 def rescore_translation_run(run_dir: str, beam_widths: tuple[int, ...] = (1, 5), passes: int = 1) -> dict:
@@ -282,25 +314,9 @@ def train_translation(
             data.source_preprocessor.vocabulary_size, data.target_preprocessor.vocabulary_size, **config.model_kwargs()
         )
         compile_seq2seq(model, config, total_steps=config.epochs * data.train_batches)
-    fit_started = time.perf_counter()
-    history = fit_resumable(
-        model, data.train, data.validation, run_dir, epochs=config.epochs, patience=config.patience,
-        monitor="val_loss", mode="min", verbose=verbose,
-    )
-    fit_time = time.perf_counter() - fit_started
-    model.save(paths["model"])
-    scores = model.evaluate(data.validation, verbose=0, return_dict=True)
-    metrics = {
-        "val_loss": float(scores["loss"]),
-        "val_token_accuracy": float(scores["token_accuracy"]),
-        "val_perplexity": float(scores["perplexity"]),
-        "epochs_this_call": len(history.get("loss", [])),
-        "train_examples": data.train_examples,
-        "train_target_tokens_per_epoch": data.train_target_tokens,
-        "source_vocabulary_size": data.source_preprocessor.vocabulary_size,
-        "target_vocabulary_size": data.target_preprocessor.vocabulary_size,
-        "fit_time_s": round(fit_time, 1),
-    }
+    metrics = fit_and_save_seq2seq(model, data, config, run_dir, verbose)
+    metrics.update(source_vocabulary_size=data.source_preprocessor.vocabulary_size,
+                   target_vocabulary_size=data.target_preprocessor.vocabulary_size)
     metrics.update(score_decoding(
         model, data.source_preprocessor, data.target_preprocessor, config, data.validation_sources,
         data.validation_targets, evaluate_beam_widths or sorted({1, config.beam_width}), passes=decoding_passes,

@@ -34,7 +34,8 @@ RUN_FILES = {
 }
 # Fields that may change between a run and its resumption without changing what is trained.
 # Changing these does not invalidate a half-finished run (decoding settings only matter afterwards).
-RESUMABLE_CHANGES = ("epochs", "patience", "beam_width", "length_penalty", "max_length_ratio", "max_length_offset")
+RESUMABLE_CHANGES = ("epochs", "patience", "beam_width", "length_penalty", "max_length_ratio", "max_length_offset",
+                     "min_length", "no_repeat_ngram_size")
 
 
 def get_strategy(name: str = "default") -> tf.distribute.Strategy:

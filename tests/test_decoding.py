@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_rnn.decoding import BeamSearch, GreedySearch, RandomSampling, dynamic_decode, tile_for_beam, top_k
+from keras_rnn.decoding import (
+    BeamSearch,
+    GreedySearch,
+    RandomSampling,
+    block_repeated_ngrams,
+    dynamic_decode,
+    tile_for_beam,
+    top_k,
+)
 
 END, START, VOCAB = 1, 2, 8
 
@@ -220,3 +228,33 @@ def test_blocked_top_k_equals_tf_top_k(vocab, k):
     want_values, want_indices = tf.math.top_k(values, k=k)
     np.testing.assert_array_equal(got_values.numpy(), want_values.numpy())
     np.testing.assert_array_equal(got_indices.numpy(), want_indices.numpy())
+
+
+def looping_transitions():
+    """From START: 4; then 4 → 5 → 4 → 5 ... (p=.9) or 6 (p=.1); 6 → END. Looping until max_length is the
+    most likely output, for beam search too."""
+    t = np.full((VOCAB, VOCAB), 1e-6)
+    t[START, 4] = 1.0
+    t[4, 5], t[4, 6] = 0.9, 0.1
+    t[5, 4], t[5, 6] = 0.9, 0.1
+    t[6, END] = 1.0
+    return (t / t.sum(axis=1, keepdims=True)).tolist()
+
+
+@pytest.mark.parametrize("strategy", [GreedySearch(), BeamSearch(3)], ids=["greedy", "beam"])
+def test_no_repeat_ngram_size_blocks_repeated_ngrams(strategy):
+    step_fn = markov_step(looping_transitions())
+    run = lambda size: dynamic_decode(step_fn, tf.fill([2], START), END, (), max_length=9,  # noqa: E731
+                                      strategy=strategy, no_repeat_ngram_size=size).ids.numpy()[0].tolist()
+    assert run(0)[:6] == [4, 5, 4, 5, 4, 5]  # without blocking the loop goes on
+    assert run(2) == [4, 5, 4, 6, END]       # "4 5" once; after "5 4", "4 5" again is blocked
+    assert run(1) == [4, 5, 6, END]          # no token twice
+
+
+def test_block_repeated_ngrams_and_its_errors():
+    logits = block_repeated_ngrams(tf.zeros([2, 6]), tf.constant([[1, 2, 3, 1, 2], [5, 5, 5, 5, 5]]), 3)
+    assert (logits.numpy() < 0).tolist() == [[False, False, False, True, False, False], [False] * 5 + [True]]
+    assert (block_repeated_ngrams(tf.zeros([1, 4]), tf.zeros([1, 0], tf.int32), 2).numpy() == 0).all()
+    with pytest.raises(ValueError, match="`no_repeat_ngram_size`: -1"):
+        dynamic_decode(markov_step(looping_transitions()), tf.constant([START]), END, (), max_length=3,
+                       no_repeat_ngram_size=-1)

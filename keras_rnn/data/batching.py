@@ -78,7 +78,8 @@ def bucket_pairs_by_length(dataset: tf.data.Dataset, batch_size: int, boundaries
 
     `target_ids` must hold `[START] ... [END]`. Returns `({"source_ids", "decoder_input_ids"}, labels)`:
     the decoder reads the target without its last token and learns to predict it shifted by one; all
-    right-padded with 0.
+    right-padded with 0. Elements `(source_ids, source_extended_ids, target_ids)` (a copy decoder's
+    extended vocabulary) also give `"source_extended_ids"`.
 
     Example:
     >>> pairs = tf.data.Dataset.from_tensor_slices(([[5, 6]], [[2, 7, 3]]))
@@ -87,13 +88,19 @@ def bucket_pairs_by_length(dataset: tf.data.Dataset, batch_size: int, boundaries
     ([[2, 7]], [[7, 3]])
     """
     validate_positive_int("batch_size", batch_size)
+    parts = len(dataset.element_spec)
     batches = dataset.bucket_by_sequence_length(
-        element_length_func=lambda source, target: tf.maximum(tf.shape(source)[0], tf.shape(target)[0]),
+        element_length_func=lambda *element: tf.maximum(tf.shape(element[0])[0], tf.shape(element[-1])[0]),
         bucket_boundaries=boundaries,
         bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-        padding_values=(tf.constant(0, tf.int32), tf.constant(0, tf.int32)),
+        padding_values=tuple(tf.constant(0, tf.int32) for _ in range(parts)),
     )
-    return batches.map(
-        lambda source, target: ({"source_ids": source, "decoder_input_ids": target[:, :-1]}, target[:, 1:]),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
+
+    def teacher_forcing(*element):
+        source, target = element[0], element[-1]
+        inputs = {"source_ids": source, "decoder_input_ids": target[:, :-1]}
+        if parts == 3:
+            inputs["source_extended_ids"] = element[1]
+        return inputs, target[:, 1:]
+
+    return batches.map(teacher_forcing, num_parallel_calls=tf.data.AUTOTUNE)

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from keras_rnn.data.text import TextPreprocessor, detokenize
 from keras_rnn.decoding import BeamSearch, GreedySearch
-from keras_rnn.models.seq2seq import Seq2SeqDecoder, Seq2SeqEncoder, decode_ids
+from keras_rnn.models.seq2seq import Seq2SeqDecoder, Seq2SeqEncoder, decode_ids, extended_source_ids
 from keras_rnn.validation import validate_positive_int
 
 START_TOKEN, END_TOKEN = "[START]", "[END]"
@@ -36,6 +36,11 @@ class Seq2SeqGenerator(keras.layers.Layer):
         max_length_ratio, max_length_offset: at most `ratio * source tokens + offset` output tokens.
         max_source_length: longer sources are cut to this many tokens. Defaults to `200`.
         replace_unknown: copy attended source tokens in place of `[UNK]`. Defaults to `True`.
+        min_length: the end token is forbidden before this many output tokens. Defaults to `0`.
+        no_repeat_ngram_size: when > 0, outputs never repeat an n-gram of this length. Defaults to `0`.
+
+    With a copy decoder (`Seq2SeqDecoder(copy=True)`) the source's out-of-vocabulary tokens are given
+    extended ids, and output extended ids become the source tokens they stand for.
 
     Call arguments:
         text: string tensor `(batch,)`.
@@ -58,6 +63,8 @@ class Seq2SeqGenerator(keras.layers.Layer):
         max_length_offset: int = 10,
         max_source_length: int = 200,
         replace_unknown: bool = True,
+        min_length: int = 0,
+        no_repeat_ngram_size: int = 0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -67,6 +74,8 @@ class Seq2SeqGenerator(keras.layers.Layer):
         self.max_length_offset = int(max_length_offset)
         self.max_source_length = validate_positive_int("max_source_length", max_source_length)
         self.replace_unknown = bool(replace_unknown)
+        self.min_length = int(min_length)
+        self.no_repeat_ngram_size = int(no_repeat_ngram_size)
         source_config = source_preprocessor.get_config()
         source_config.update(max_length=self.max_source_length, name="source_preprocessor")
         self.source_preprocessor = TextPreprocessor.from_config(source_config)
@@ -98,7 +107,9 @@ class Seq2SeqGenerator(keras.layers.Layer):
             source_preprocessor, target_preprocessor, model.get_layer("encoder"), model.get_layer("decoder"),
             beam_width=config.beam_width if beam_width is None else beam_width,
             length_penalty=config.length_penalty, max_length_ratio=config.max_length_ratio,
-            max_length_offset=config.max_length_offset, name="generator",
+            max_length_offset=config.max_length_offset, max_source_length=getattr(config, "max_source_length", 200),
+            min_length=getattr(config, "min_length", 0),
+            no_repeat_ngram_size=getattr(config, "no_repeat_ngram_size", 0), name="generator",
         )
 
     @property
@@ -111,19 +122,26 @@ class Seq2SeqGenerator(keras.layers.Layer):
         text = tf.reshape(tf.convert_to_tensor(text, tf.string), [-1])
         source_tokens = self.source_preprocessor.tokens(text)
         source_ids = tf.cast(TextPreprocessor.pad(self.source_preprocessor(text)), tf.int32)
+        batch, source_width = tf.shape(source_ids)[0], tf.shape(source_ids)[1]
+        dense_source = source_tokens.to_tensor("", shape=tf.stack([tf.cast(batch, tf.int64), tf.cast(source_width, tf.int64)]))
+        vocabulary_size = self.decoder.vocabulary_size
+        extended = extended_source_ids(source_ids, dense_source, vocabulary_size, OOV_ID) if self.decoder.copy else None
         result = decode_ids(
             self.encoder, self.decoder, source_ids, start_id=self.start_id, end_id=self.end_id,
             strategy=self.strategy, max_length_ratio=self.max_length_ratio,
-            max_length_offset=self.max_length_offset,
+            max_length_offset=self.max_length_offset, min_length=self.min_length, source_extended_ids=extended,
+            no_repeat_ngram_size=self.no_repeat_ngram_size,
         )
         ids = result.ids
-        batch, steps, source_width = tf.shape(ids)[0], tf.shape(ids)[1], tf.shape(source_ids)[1]
+        steps = tf.shape(ids)[1]
         if result.attention is None:
             attention = tf.zeros([batch, steps, source_width])
         else:
             attention = tf.cast(result.attention, tf.float32)
-        tokens = tf.gather(self.target_tokens, ids)
-        dense_source = source_tokens.to_tensor("", shape=tf.stack([tf.cast(batch, tf.int64), tf.cast(source_width, tf.int64)]))
+        tokens = tf.gather(self.target_tokens, tf.minimum(ids, vocabulary_size - 1))
+        if self.decoder.copy:  # extended ids are copied source tokens: id - vocabulary_size is the position
+            copied = tf.gather(dense_source, tf.maximum(ids - vocabulary_size, 0), batch_dims=1)
+            tokens = tf.where(ids >= vocabulary_size, copied, tokens)
         if self.replace_unknown and result.attention is not None:
             attended = tf.gather(dense_source, tf.argmax(attention, axis=-1, output_type=tf.int32), batch_dims=1)
             tokens = tf.where(tf.equal(ids, OOV_ID), attended, tokens)
@@ -143,6 +161,7 @@ class Seq2SeqGenerator(keras.layers.Layer):
             beam_width=self.beam_width, length_penalty=self.length_penalty,
             max_length_ratio=self.max_length_ratio, max_length_offset=self.max_length_offset,
             max_source_length=self.max_source_length, replace_unknown=self.replace_unknown,
+            min_length=self.min_length, no_repeat_ngram_size=self.no_repeat_ngram_size,
         )
         return config
 

@@ -511,6 +511,7 @@ def decode_ids(
     max_length_offset: int = 10,
     min_length: int = 0,
     source_extended_ids: tf.Tensor | None = None,
+    no_repeat_ngram_size: int = 0,
 ) -> DecodingResult:
     """Encodes `source_ids` and decodes with `strategy`, at most `ratio * longest source + offset` tokens.
 
@@ -553,4 +554,5 @@ def decode_ids(
         max_length=max_length,
         min_length=min_length,
         strategy=strategy,
+        no_repeat_ngram_size=no_repeat_ngram_size,
     )

@@ -1,0 +1,227 @@
+"""Summarization end to end: corpus → one shared vocabulary → extended ids for copying → the shared
+seq2seq core (`build_summarization_model`) → ROUGE on the validation split.
+
+It reuses the translation pipeline's batching, compilation, resumable fitting and generation; what is
+its own is the data (documents and summaries share a vocabulary, documents are cut to
+`max_source_length` tokens, summaries to `max_summary_length`), the copy decoder's extended ids, and
+the metric (ROUGE with rouge-score, against the summary and, where the corpus has them, best over
+the extra human references).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_rnn.config import SummarizationConfig
+from keras_rnn.data.parallel import decoded_pairs
+from keras_rnn.data.summarization import load_summarization
+from keras_rnn.data.text import TextPreprocessor
+from keras_rnn.files import write_text_atomic
+from keras_rnn.metrics import rouge
+from keras_rnn.models.generator import END_TOKEN, OOV_ID, START_TOKEN, Seq2SeqGenerator
+from keras_rnn.models.seq2seq import build_summarization_model, extended_source_ids, extended_target_ids
+from keras_rnn.seq2seq_training import (
+    SEQ2SEQ_RUN_FILES,
+    batch_splits,
+    compile_seq2seq,
+    fit_and_save_seq2seq,
+    generate,
+)
+from keras_rnn.training import check_run_dir, get_strategy
+
+SUMMARIZATION_RUN_FILES = {**{k: SEQ2SEQ_RUN_FILES[k] for k in ("config", "model", "metrics")},
+                           "vocabulary": "vocabulary.txt"}
+ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
+
+
+def make_preprocessor(config: SummarizationConfig, vocabulary: str | None = None) -> TextPreprocessor:
+    """The one preprocessor of documents and summaries (`[START]`, `[END]` reserved; no truncation:
+    lengths are cut when making ids)."""
+    return TextPreprocessor(
+        config.max_tokens, max_length=None, standardization="lower" if config.lowercase else "cased",
+        fold_accents=config.fold_accents, reserved_tokens=(START_TOKEN, END_TOKEN), vocabulary=vocabulary,
+        name="preprocessor",
+    )
+
+
+def summary_pairs_to_ids(pairs: tf.data.Dataset, preprocessor: TextPreprocessor, config: SummarizationConfig):
+    """`(document, summary)` → `(source_ids, target_ids)`, or with `config.copy`
+    `(source_ids, source_extended_ids, target_ids)` with the target in the extended vocabulary. The
+    document keeps its first `max_source_length` tokens; the summary its first `max_summary_length`,
+    between `[START]` and `[END]`."""
+    start, end = preprocessor.token_id(START_TOKEN), preprocessor.token_id(END_TOKEN)
+    vocabulary_size = preprocessor.vocabulary_size
+    source_limit, summary_limit = config.max_source_length, config.max_summary_length
+
+    def vectorize(documents, summaries):
+        source_tokens = preprocessor.tokens(documents)[:, :source_limit]
+        summary_tokens = preprocessor.tokens(summaries)[:, :summary_limit]
+        source_ids = preprocessor(documents)[:, :source_limit]
+        summary_ids = preprocessor(summaries)[:, :summary_limit]
+        return source_tokens, tf.cast(source_ids, tf.int32), summary_tokens, tf.cast(summary_ids, tf.int32)
+
+    def wrap(source_tokens, source_ids, summary_tokens, summary_ids):
+        target_ids = tf.concat([[start], summary_ids, [end]], axis=0)
+        if not config.copy:
+            return source_ids, target_ids
+        extended = extended_source_ids(source_ids[tf.newaxis], source_tokens[tf.newaxis], vocabulary_size, OOV_ID)
+        target_tokens = tf.concat([[START_TOKEN], summary_tokens, [END_TOKEN]], axis=0)
+        target_ids = extended_target_ids(target_ids[tf.newaxis], target_tokens[tf.newaxis], extended,
+                                         source_tokens[tf.newaxis], vocabulary_size, OOV_ID)
+        return source_ids, extended[0], target_ids[0]
+
+    return pairs.batch(512).map(vectorize, num_parallel_calls=tf.data.AUTOTUNE).unbatch().map(
+        wrap, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+@dataclasses.dataclass
+class SummarizationData:
+    """Batched teacher-forcing datasets and the raw validation texts that ROUGE is computed on."""
+
+    train: tf.data.Dataset
+    validation: tf.data.Dataset
+    preprocessor: TextPreprocessor
+    validation_documents: list[str]
+    validation_summaries: list[str]
+    validation_references: list[list[str]] | None
+    train_examples: int
+    train_target_tokens: int
+    train_batches: int
+
+
+def prepare_summarization_data(
+    config: SummarizationConfig,
+    train_pairs: tf.data.Dataset,
+    validation_pairs: tf.data.Dataset,
+    validation_references: list[list[str]] | None = None,
+    preprocessor: TextPreprocessor | None = None,
+) -> SummarizationData:
+    """Adapts the vocabulary on the training documents and summaries (unless given), drops training
+    pairs with an empty side, and batches both splits."""
+    if preprocessor is None:
+        preprocessor = make_preprocessor(config)
+        preprocessor.adapt(train_pairs.flat_map(lambda d, s: tf.data.Dataset.from_tensor_slices(tf.stack([d, s]))))
+
+    def non_empty(*element):
+        return (tf.size(element[0]) > 0) & (tf.size(element[-1]) > 2)
+
+    train_ids = summary_pairs_to_ids(train_pairs, preprocessor, config).filter(non_empty)
+    validation_ids = summary_pairs_to_ids(validation_pairs, preprocessor, config).filter(non_empty)
+    train, validation, train_batches, source_lengths, target_lengths = batch_splits(
+        train_ids, validation_ids, config, "a non-empty document and summary")
+    raw = decoded_pairs(validation_pairs)
+    return SummarizationData(
+        train=train, validation=validation, preprocessor=preprocessor,
+        validation_documents=[d for d, _ in raw], validation_summaries=[s.strip() for _, s in raw],
+        validation_references=validation_references, train_examples=len(source_lengths),
+        train_target_tokens=int(np.sum(target_lengths - 1)), train_batches=train_batches,
+    )
+
+
+def lead_baseline(documents: list[str], k: int) -> list[str]:
+    """The first `k` whitespace-separated words of each document: the lead-k baseline.
+
+    Example:
+    >>> lead_baseline(["Meeting moved to Friday at noon.", ""], 3)
+    ['Meeting moved to', '']
+    """
+    return [" ".join(document.split()[:k]) for document in documents]
+
+
+def rouge_report(summaries: list[str], targets: list[str], references: list[list[str]] | None) -> dict:
+    """ROUGE-1/2/L F1 against the target summary and, with `references`, best over the target and them."""
+    figures = {f"{name}": value for name, value in rouge(summaries, targets, rouge_types=ROUGE_TYPES).items()}
+    if references:
+        every = [[target] + [r.strip() for r in extra if r.strip()] for target, extra in zip(targets, references)]
+        best = rouge(summaries, every, rouge_types=ROUGE_TYPES)
+        figures.update({f"{name}_best_of_references": value for name, value in best.items()})
+    return figures
+
+
+def score_summaries(model, preprocessor, config, documents, targets, references, beam_widths,
+                    passes: int = 1) -> dict:
+    """ROUGE and documents/s of each beam width (1 = greedy) on the validation documents."""
+    figures = {}
+    for width in beam_widths:
+        generator = Seq2SeqGenerator.from_model(model, preprocessor, preprocessor, config, beam_width=width)
+        outputs, rate = generate(generator, documents, passes=passes)
+        name = "greedy" if width == 1 else f"beam{width}"
+        figures.update({f"val_{key}_{name}": value for key, value in rouge_report(outputs, targets, references).items()})
+        figures[f"decode_documents_per_s_{name}"] = round(rate, 1)
+        figures[f"empty_outputs_{name}"] = sum(1 for output in outputs if not output.strip())
+    figures["validation_examples"] = len(documents)
+    return figures
+
+
+def _load_summarization_pairs(config: SummarizationConfig):
+    data = load_summarization(
+        config.corpus, split=config.train_split, document_feature=config.document_feature,
+        summary_feature=config.summary_feature, validation_corpus=config.validation_corpus,
+        validation_fraction=config.validation_fraction, seed=config.seed, data_dir=config.data_dir,
+        download_and_prepare_kwargs=config.download_and_prepare_kwargs,
+    )
+    return data.train, data.validation, data.validation_references
+
+
+@dataclasses.dataclass
+class SummarizationTrainResult:
+    model: keras.Model
+    preprocessor: TextPreprocessor
+    config: SummarizationConfig
+    metrics: dict
+    run_dir: str
+
+
+def train_summarization(
+    config: SummarizationConfig,
+    run_dir: str,
+    *,
+    overwrite: bool = False,
+    strategy: str | tf.distribute.Strategy = "default",
+    verbose: str | int = "auto",
+    evaluate_beam_widths: tuple[int, ...] | None = None,
+    decoding_passes: int = 1,
+) -> SummarizationTrainResult:
+    """Trains a summarization model end to end in `run_dir`, resuming a killed run found there, then
+    scores validation ROUGE with greedy search and with `config.beam_width`.
+
+    Writes `config.json`, `vocabulary.txt`, `history.csv`, `logs/`, `best.weights.h5`, `model.keras`
+    (best epoch by validation loss) and `metrics.json`.
+    """
+    if isinstance(strategy, str):
+        strategy = get_strategy(strategy)
+    check_run_dir(run_dir, config, overwrite)
+    os.makedirs(run_dir, exist_ok=True)
+    paths = {key: os.path.join(run_dir, name) for key, name in SUMMARIZATION_RUN_FILES.items()}
+    config.save(paths["config"])
+    keras.utils.set_random_seed(config.seed)
+    started = time.perf_counter()
+
+    preprocessor = None
+    if os.path.exists(paths["vocabulary"]):  # resuming: the ids must mean what they meant before the kill
+        settings = {k: v for k, v in make_preprocessor(config).get_config().items() if k != "vocabulary"}
+        preprocessor = TextPreprocessor.from_vocabulary_file(paths["vocabulary"], **settings)
+    train_pairs, validation_pairs, references = _load_summarization_pairs(config)
+    data = prepare_summarization_data(config, train_pairs, validation_pairs, references, preprocessor)
+    if preprocessor is None:
+        data.preprocessor.save_vocabulary(paths["vocabulary"])
+
+    with strategy.scope():
+        model = build_summarization_model(data.preprocessor.vocabulary_size, **config.model_kwargs())
+        compile_seq2seq(model, config, total_steps=config.epochs * data.train_batches)
+    metrics = fit_and_save_seq2seq(model, data, config, run_dir, verbose)
+    metrics["vocabulary_size"] = data.preprocessor.vocabulary_size
+    metrics.update(score_summaries(
+        model, data.preprocessor, config, data.validation_documents, data.validation_summaries,
+        data.validation_references, evaluate_beam_widths or sorted({1, config.beam_width}), passes=decoding_passes,
+    ))
+    metrics["wall_time_s"] = round(time.perf_counter() - started, 1)
+    write_text_atomic(paths["metrics"], json.dumps(metrics, indent=2) + "\n")
+    return SummarizationTrainResult(model, data.preprocessor, config, metrics, run_dir)
