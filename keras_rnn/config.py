@@ -123,7 +123,6 @@ class SentimentConfig(_JsonConfig):
                  "dropout", "pooling", "ngram_order", "ngram_bins")}
 
 
-
 @dataclasses.dataclass
 class TranslationConfig(_JsonConfig):
     """Everything that defines a translation run: corpus and direction, tokenization, network, training

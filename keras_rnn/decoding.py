@@ -328,7 +328,7 @@ def _beam_decode(step_fn, start_ids, end_id, state, context, max_length, min_len
         """Each hypothesis's `width` best next tokens and their log-probabilities: a row's `width` best
         continuations are among them, so the full distribution is never normalised."""
         logits = _suppress_end_before(logits, step, min_length, end_id)
-        if no_repeat_ngram_size and history is not None:
+        if history is not None:
             logits = block_repeated_ngrams(logits, history, no_repeat_ngram_size)
         top_logits, top_tokens = top_k(logits, width)
         return top_logits - tf.reduce_logsumexp(logits, axis=-1, keepdims=True), top_tokens
@@ -393,7 +393,7 @@ def _beam_decode(step_fn, start_ids, end_id, state, context, max_length, min_len
         frozen = tf.logical_or(finished, tf.gather(settled(finished, total, lengths), example))
         live, logits, state, attention = _run_live_step(
             step_fn, token, step, state, context, tf.logical_not(frozen), example)
-        live_log_p, live_tokens = candidates(logits, step, tf.gather(ids, live))
+        live_log_p, live_tokens = candidates(logits, step, tf.gather(ids, live) if no_repeat_ngram_size else None)
         top_log_p = tf.scatter_nd(live[:, tf.newaxis], live_log_p, [n, width])
         top_tokens = tf.scatter_nd(live[:, tf.newaxis], live_tokens, [n, width])
         token, state, finished, total, lengths, ids, attention_history = advance(

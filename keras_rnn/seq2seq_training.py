@@ -25,7 +25,7 @@ from keras_rnn.losses import MaskedSequenceCrossentropy
 from keras_rnn.metrics import MaskedPerplexity, MaskedTokenAccuracy, bleu_and_chrf
 from keras_rnn.models.generator import END_TOKEN, START_TOKEN, Seq2SeqGenerator
 from keras_rnn.models.seq2seq import build_translation_model
-from keras_rnn.training import check_run_dir, fit_resumable, get_strategy, learning_rate_schedule
+from keras_rnn.training import fit_resumable, get_strategy, learning_rate_schedule, open_run_dir
 
 SEQ2SEQ_RUN_FILES = {
     "config": "config.json",
@@ -292,10 +292,7 @@ def train_translation(
     """
     if isinstance(strategy, str):
         strategy = get_strategy(strategy)
-    check_run_dir(run_dir, config, overwrite)
-    os.makedirs(run_dir, exist_ok=True)
-    config.save(os.path.join(run_dir, SEQ2SEQ_RUN_FILES["config"]))
-    keras.utils.set_random_seed(config.seed)
+    open_run_dir(run_dir, config, overwrite)
     started = time.perf_counter()
 
     paths = {key: os.path.join(run_dir, name) for key, name in SEQ2SEQ_RUN_FILES.items()}

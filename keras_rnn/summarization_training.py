@@ -34,7 +34,7 @@ from keras_rnn.seq2seq_training import (
     fit_and_save_seq2seq,
     generate,
 )
-from keras_rnn.training import check_run_dir, get_strategy
+from keras_rnn.training import get_strategy, open_run_dir
 
 SUMMARIZATION_RUN_FILES = {**{k: SEQ2SEQ_RUN_FILES[k] for k in ("config", "model", "metrics")},
                            "vocabulary": "vocabulary.txt"}
@@ -61,11 +61,10 @@ def summary_pairs_to_ids(pairs: tf.data.Dataset, preprocessor: TextPreprocessor,
     source_limit, summary_limit = config.max_source_length, config.max_summary_length
 
     def vectorize(documents, summaries):
-        source_tokens = preprocessor.tokens(documents)[:, :source_limit]
-        summary_tokens = preprocessor.tokens(summaries)[:, :summary_limit]
-        source_ids = preprocessor(documents)[:, :source_limit]
-        summary_ids = preprocessor(summaries)[:, :summary_limit]
-        return source_tokens, tf.cast(source_ids, tf.int32), summary_tokens, tf.cast(summary_ids, tf.int32)
+        source_tokens, source_ids = preprocessor.tokens_and_ids(documents)
+        summary_tokens, summary_ids = preprocessor.tokens_and_ids(summaries)
+        return (source_tokens[:, :source_limit], tf.cast(source_ids[:, :source_limit], tf.int32),
+                summary_tokens[:, :summary_limit], tf.cast(summary_ids[:, :summary_limit], tf.int32))
 
     def wrap(source_tokens, source_ids, summary_tokens, summary_ids):
         target_ids = tf.concat([[start], summary_ids, [end]], axis=0)
@@ -197,11 +196,8 @@ def train_summarization(
     """
     if isinstance(strategy, str):
         strategy = get_strategy(strategy)
-    check_run_dir(run_dir, config, overwrite)
-    os.makedirs(run_dir, exist_ok=True)
+    open_run_dir(run_dir, config, overwrite)
     paths = {key: os.path.join(run_dir, name) for key, name in SUMMARIZATION_RUN_FILES.items()}
-    config.save(paths["config"])
-    keras.utils.set_random_seed(config.seed)
     started = time.perf_counter()
 
     preprocessor = None

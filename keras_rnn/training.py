@@ -339,6 +339,15 @@ class TrainResult:
     run_dir: str
 
 
+def open_run_dir(run_dir: str, config, overwrite: bool) -> None:
+    """`check_run_dir`, then creates the folder, writes the configuration there and seeds every random
+    generator from it: how each task's training starts."""
+    check_run_dir(run_dir, config, overwrite)
+    os.makedirs(run_dir, exist_ok=True)
+    config.save(os.path.join(run_dir, RUN_FILES["config"]))
+    keras.utils.set_random_seed(config.seed)
+
+
 def check_run_dir(run_dir: str, config, overwrite: bool) -> None:
     """Refuses to clobber a finished run, or to resume one with a different configuration."""
     config_path = os.path.join(run_dir, RUN_FILES["config"])
@@ -382,10 +391,7 @@ def train_sentiment(
     if index > 0:
         # Non-chief workers keep their own files so that workers never write the same path.
         run_dir = os.path.join(run_dir, "workers", str(index))
-    check_run_dir(run_dir, config, overwrite)
-    os.makedirs(run_dir, exist_ok=True)
-    config.save(os.path.join(run_dir, RUN_FILES["config"]))
-    keras.utils.set_random_seed(config.seed)
+    open_run_dir(run_dir, config, overwrite)
     started = time.perf_counter()
 
     vocabulary_path = os.path.join(run_dir, RUN_FILES["vocabulary"])

@@ -146,3 +146,11 @@ def test_tokens_match_the_ids_one_for_one():
     ids = pre(tf.constant(["Ein Katze läuft schnell.", ""])).to_list()
     assert tokens == [[b"Ein", b"Katze", b"l\xc3\xa4uft"], []]
     assert [len(row) for row in ids] == [3, 0] and ids[0][1] == 1  # "Katze" is out of vocabulary
+
+
+def test_tokens_and_ids_equal_tokens_and_call_and_are_aligned():
+    preprocessor = TextPreprocessor(50, max_length=4, standardization="cased", vocabulary=["Ein", "Mann", "."])
+    texts = tf.constant(["Ein Mann fährt.", ""])
+    tokens, ids = preprocessor.tokens_and_ids(texts)
+    assert tokens.to_list() == preprocessor.tokens(texts).to_list() == [[b"Ein", b"Mann", b"f\xc3\xa4hrt", b"."], []]
+    assert ids.to_list() == preprocessor(texts).to_list() == [[2, 3, 1, 4], []]

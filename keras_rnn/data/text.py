@@ -221,6 +221,11 @@ class TextPreprocessor(keras.layers.Layer):
     def call(self, texts):
         return self._truncate(self.vectorizer(self.standardize(texts)))
 
+    def tokens_and_ids(self, texts: tf.Tensor) -> tuple[tf.RaggedTensor, tf.RaggedTensor]:
+        """`tokens(texts)` and `call(texts)` from one standardization, aligned token for token."""
+        standardized = self.standardize(texts)
+        return self._truncate(tf.strings.split(standardized)), self._truncate(self.vectorizer(standardized))
+
     @staticmethod
     def pad(ids: tf.RaggedTensor) -> tf.Tensor:
         """Right-pads ragged ids with 0 into a dense `(batch, max(1, longest))` tensor."""

@@ -120,8 +120,8 @@ class Seq2SeqGenerator(keras.layers.Layer):
 
     def call(self, text):
         text = tf.reshape(tf.convert_to_tensor(text, tf.string), [-1])
-        source_tokens = self.source_preprocessor.tokens(text)
-        source_ids = tf.cast(TextPreprocessor.pad(self.source_preprocessor(text)), tf.int32)
+        source_tokens, source_ids = self.source_preprocessor.tokens_and_ids(text)
+        source_ids = tf.cast(TextPreprocessor.pad(source_ids), tf.int32)
         batch, source_width = tf.shape(source_ids)[0], tf.shape(source_ids)[1]
         dense_source = source_tokens.to_tensor("", shape=tf.stack([tf.cast(batch, tf.int64), tf.cast(source_width, tf.int64)]))
         vocabulary_size = self.decoder.vocabulary_size

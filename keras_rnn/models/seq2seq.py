@@ -304,11 +304,14 @@ class Seq2SeqDecoder(keras.layers.Layer):
         self.add_loss(self.coverage_loss_weight * overlap / ops.maximum(ops.sum(target_mask), 1.0))
         return ops.transpose(contexts, (1, 0, 2)), ops.transpose(alignments, (1, 0, 2))
 
-    def _copy_log_probs(self, logits, alignment, switch_inputs, source_extended_ids):
-        """log(p_gen * P_vocab + (1 - p_gen) * attention summed per extended id), `(..., V + source_len)`.
+    def _copy_log_probs(self, logits, alignment, context, outputs, embedded, source_extended_ids):
+        """log(p_gen * P_vocab + (1 - p_gen) * attention summed per extended id), `(..., V + source_len)`;
+        the switch `p_gen` reads the context, the RNN output and the input embedding.
 
-        Shapes: logits `(b, t, V)`, alignment `(b, t, s)`, source_extended_ids `(b, s)`.
+        Shapes: logits `(b, t, V)`, alignment `(b, t, s)`, context / outputs / embedded `(b, t, ...)`,
+        source_extended_ids `(b, s)`.
         """
+        switch_inputs = ops.concatenate([ops.cast(context, outputs.dtype), outputs, embedded], axis=-1)
         p_gen = ops.cast(self.copy_switch(switch_inputs), "float32")                  # (b, t, 1)
         alignment = ops.cast(alignment, "float32")
         vocabulary = ops.softmax(logits, axis=-1) * p_gen
@@ -338,8 +341,7 @@ class Seq2SeqDecoder(keras.layers.Layer):
         logits = self._vocabulary_logits(x, context, training)
         if not self.copy:
             return logits
-        switch_inputs = ops.concatenate([ops.cast(context, x.dtype), x, embedded], axis=-1)
-        return self._copy_log_probs(logits, alignment, switch_inputs, source_extended_ids)
+        return self._copy_log_probs(logits, alignment, context, x, embedded, source_extended_ids)
 
     def step(self, ids, states, memory, memory_mask, keys=None, coverage=None, source_extended_ids=None):
         """One decoding step: previous tokens `(n,)` and states → logits `(n, vocab)`, new states and
@@ -358,9 +360,8 @@ class Seq2SeqDecoder(keras.layers.Layer):
             context, alignment = self.attention_layer(x, memory, memory_mask, keys=keys, coverage=coverage)
         logits = self._vocabulary_logits(x, context, training=False)
         if self.copy:
-            switch_inputs = ops.concatenate([ops.cast(context, x.dtype), x, embedded], axis=-1)
-            logits = self._copy_log_probs(logits[:, tf.newaxis], alignment[:, tf.newaxis],
-                                          switch_inputs[:, tf.newaxis], source_extended_ids)[:, 0]
+            one_step = [t[:, tf.newaxis] for t in (logits, alignment, context, x, embedded)]
+            logits = self._copy_log_probs(*one_step, source_extended_ids)[:, 0]
         return logits, new_states, alignment
 
     def compute_mask(self, *args, **kwargs):
