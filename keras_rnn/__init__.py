@@ -9,6 +9,7 @@ Public API (see README for the tour):
 - decoding: `dynamic_decode`, `GreedySearch`, `BeamSearch`, `RandomSampling`
 - training: `SentimentConfig`, `train_sentiment`, `TranslationConfig`, `train_translation`,
   `SummarizationConfig`, `train_summarization`, `get_strategy`
+- tuning: `run_search` (keras-tuner over every task's builder), `keras_rnn.search_space`
 - export and serving: `export_sentiment`, `SentimentPredictor`, `export_seq2seq`, `TextGenerator`
 - evaluation and figures: `classification_report`, `bleu_and_chrf`, `rouge`, `plot_attention`
 """
@@ -39,6 +40,7 @@ from keras_rnn.seq2seq_training import train_translation  # noqa: E402
 from keras_rnn.serving import SentimentPredictor, TextGenerator  # noqa: E402
 from keras_rnn.summarization_training import train_summarization  # noqa: E402
 from keras_rnn.training import get_strategy, train_sentiment  # noqa: E402
+from keras_rnn.tuning import run_search  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -73,4 +75,5 @@ __all__ = [
     "load_summarization",
     "rouge",
     "train_summarization",
+    "run_search",
 ]

@@ -1,4 +1,4 @@
-"""`keras-rnn` command line: train, evaluate, predict, translate and summarize.
+"""`keras-rnn` command line: train, tune, evaluate, predict, translate and summarize.
 
     keras-rnn train sentiment --corpus imdb_reviews --output saved_models/imdb_gru
     keras-rnn evaluate saved_models/imdb_gru --corpus imdb_reviews --split test
@@ -10,6 +10,7 @@
     keras-rnn evaluate saved_models/aeslc                      # ROUGE-1/2/L on the validation split
     keras-rnn summarize saved_models/aeslc "Can we move Friday's meeting to noon?"
     keras-rnn evaluate --hypotheses summaries.txt --references refs.txt refs2.txt --metric rouge   # no model
+    keras-rnn tune sentiment --tuner hyperband --max-trials 10 --hp units=32,64 --export-best saved_models/best
 """
 
 from __future__ import annotations
@@ -49,16 +50,19 @@ def add_config_flags(parser: argparse.ArgumentParser, config_class) -> None:
             parser.add_argument(flag, type=parse, default=None, help=f"(default: {field.default})")
 
 
-def config_from_args(args, config_class):
+def explicit_config_values(args, config_class) -> dict:
+    """The configuration values the user set: from --config, then flags."""
     values = {}
     if args.config:
         with open(args.config, encoding="utf-8") as f:
             values.update(json.load(f))
-    for field in dataclasses.fields(config_class):
-        value = getattr(args, field.name)
-        if value is not None:
-            values[field.name] = value
-    return config_class.from_dict(values)
+    values.update({field.name: getattr(args, field.name) for field in dataclasses.fields(config_class)
+                   if getattr(args, field.name) is not None})
+    return values
+
+
+def config_from_args(args, config_class):
+    return config_class.from_dict(explicit_config_values(args, config_class))
 
 
 def _config_class(task: str):
@@ -124,6 +128,34 @@ def build_parser() -> argparse.ArgumentParser:
     # Kept so that argument errors found after parsing get the same usage line and exit status as argparse's own.
     evaluate.set_defaults(evaluate_parser=evaluate)
 
+    tune = commands.add_parser("tune", help="search hyperparameters with keras-tuner (resumable, distributable)")
+    tune_tasks = tune.add_subparsers(dest="task", required=True, metavar="TASK", help=", ".join(TASKS))
+    for task in TASKS:
+        from keras_rnn.tuning import DEFAULT_OBJECTIVES, OBJECTIVES, TUNERS
+
+        task_parser = tune_tasks.add_parser(
+            task, help=f"search {task} hyperparameters",
+            description="Configuration flags set the base configuration; a searched field given as a flag is "
+            "fixed to that value. --hp NAME=SPEC narrows a dimension: a,b,c (choice), MIN:MAX, MIN:MAX:STEP, "
+            "MIN:MAX:log (range) or one value.")
+        task_parser.add_argument("--tuner", default="hyperband", help=f"one of {', '.join(TUNERS)} (default: %(default)s)")
+        task_parser.add_argument("--objective", default=None,
+                                 help=f"one of {', '.join(OBJECTIVES[task])} (default: {DEFAULT_OBJECTIVES[task]})")
+        task_parser.add_argument("--max-trials", type=int, default=10, help="trials in all (default: %(default)s)")
+        task_parser.add_argument("--hp", action="append", default=[], metavar="NAME=SPEC",
+                                 help="narrow one search dimension; repeatable")
+        task_parser.add_argument("--space", metavar="JSON", help="a JSON file of {name: spec} narrowing the space")
+        task_parser.add_argument("--decode-examples", type=int, default=200,
+                                 help="validation examples decoded for BLEU/chrF/ROUGE objectives (default: %(default)s)")
+        task_parser.add_argument("--config", help="JSON file of configuration values (flags override it)")
+        task_parser.add_argument("--run-dir", default=None, help="the search's folder; run again to continue "
+                                 f"(default: runs/tune_{task})")
+        task_parser.add_argument("--export-best", metavar="DIR", help="export the best trial's model here")
+        task_parser.add_argument("--overwrite", action="store_true",
+                                 help="start the search again / replace an existing --export-best folder")
+        task_parser.add_argument("--verbose", type=int, default=None, choices=(0, 1, 2), help="Keras fit verbosity")
+        add_config_flags(task_parser, _config_class(task))
+
     predict = commands.add_parser("predict", help="classify texts with an exported model")
     predict.add_argument("model", help="an exported model folder")
     predict.add_argument("texts", nargs="*", help="texts to classify; none: read --file or standard input")
@@ -181,6 +213,43 @@ def _train(args) -> int:
     path = export_sentiment(output, result.model, result.preprocessor, result.class_names, config,
                             overwrite=args.overwrite, metrics=result.metrics)
     print(json.dumps({"run_dir": os.path.abspath(run_dir), "export": path, **result.metrics}))
+    return 0
+
+
+def _hp_specs(args) -> dict:
+    specs = {}
+    if args.space:
+        with open(args.space, encoding="utf-8") as f:
+            specs.update(json.load(f))
+        if not isinstance(specs, dict):
+            raise ValueError(f"--space {args.space!r} must hold a JSON object of {{name: spec}}.")
+    for item in args.hp:
+        name, separator, spec = item.partition("=")
+        if not separator or not name.strip() or not spec.strip():
+            raise ValueError(f"--hp {item!r}: write NAME=SPEC, e.g. units=32,64 or learning_rate=1e-4:1e-2:log.")
+        specs[name.strip().replace("-", "_")] = spec
+    return specs
+
+
+def _tune(args) -> int:
+    from keras_rnn.tuning import format_table, run_search
+
+    config_class = _config_class(args.task)
+    config = config_from_args(args, config_class)
+    fixed = tuple(name for name in explicit_config_values(args, config_class) if name in config_class.search_space)
+    run_dir = args.run_dir or os.path.join("runs", f"tune_{args.task}")
+    result = run_search(
+        config, run_dir, tuner=args.tuner, objective=args.objective, max_trials=args.max_trials,
+        space=_hp_specs(args), fixed_fields=fixed, decode_examples=args.decode_examples,
+        overwrite=args.overwrite, export_best=args.export_best, export_overwrite=args.overwrite,
+        verbose="auto" if args.verbose is None else args.verbose,
+    )
+    if result is None:  # a distributed worker: the chief reports
+        return 0
+    print(format_table(result.trials))
+    print(json.dumps({"run_dir": os.path.abspath(run_dir), "search_time_s": result.search_time_s,
+                      "best": result.best_metrics, "best_config": json.loads(result.best_config.to_json()),
+                      "export": result.export_path}))
     return 0
 
 
@@ -425,7 +494,7 @@ def _generate(args) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"train": _train, "evaluate": _evaluate, "predict": _predict, "translate": _generate,
+    handlers = {"train": _train, "tune": _tune, "evaluate": _evaluate, "predict": _predict, "translate": _generate,
                 "summarize": _generate}
     try:
         return handlers[args.command](args)

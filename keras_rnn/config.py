@@ -11,6 +11,7 @@ from keras_rnn.files import write_text_atomic
 from keras_rnn.models.attention import LUONG_SCORES
 from keras_rnn.models.classifier import CELLS, POOLINGS
 from keras_rnn.models.seq2seq import ATTENTIONS
+from keras_rnn.search_space import boolean, choice, float_range, int_range
 from keras_rnn.validation import validate_choice, validate_fraction, validate_positive_int
 
 LR_SCHEDULES = ("constant", "linear_decay")
@@ -101,6 +102,18 @@ class SentimentConfig(_JsonConfig):
     seed: int = 1337
 
     task = "sentiment"
+    # What `keras-rnn tune sentiment` varies by default (the other fields stay as configured).
+    search_space = {
+        "cell": choice("simple_rnn", "lstm", "gru"),
+        "units": choice(32, 64, 128),
+        "num_layers": int_range(1, 2),
+        "bidirectional": boolean(),
+        "embedding_dim": choice(64, 128, 256),
+        "embedding_dropout": float_range(0.0, 0.5, step=0.1),
+        "dropout": float_range(0.0, 0.5, step=0.1),
+        "pooling": choice(*POOLINGS),
+        "learning_rate": float_range(3e-4, 1e-2, sampling="log"),
+    }
 
     def __post_init__(self):
         validate_fraction("validation_fraction", self.validation_fraction, allow_zero=False)
@@ -177,6 +190,21 @@ class TranslationConfig(_JsonConfig):
     max_length_offset: int = 10
 
     task = "translation"
+    # What `keras-rnn tune translation` varies by default; `beam_width` only matters (and is only
+    # searched) when the objective is decoded (val_bleu, val_chrf).
+    search_space = {
+        "cell": choice("simple_rnn", "lstm", "gru"),
+        "embedding_dim": choice(128, 256),
+        "encoder_units": choice(128, 256, 512),
+        "encoder_layers": int_range(1, 2),
+        "bidirectional": boolean(),
+        "decoder_units": choice(256, 512),
+        "decoder_layers": int_range(1, 2),
+        "attention": choice(*ATTENTIONS),
+        "dropout": float_range(0.0, 0.5, step=0.1),
+        "learning_rate": float_range(3e-4, 1e-2, sampling="log"),
+        "beam_width": choice(1, 3, 5),
+    }
 
     def __post_init__(self):
         validate_fraction("validation_fraction", self.validation_fraction, allow_zero=False)
@@ -257,6 +285,21 @@ class SummarizationConfig(_JsonConfig):
     no_repeat_ngram_size: int = 0
 
     task = "summarization"
+    # What `keras-rnn tune summarization` varies by default. `copy` is not searched: it changes the
+    # data (extended ids), which a search prepares once; copy and coverage need attention.
+    search_space = {
+        "cell": choice("simple_rnn", "lstm", "gru"),
+        "embedding_dim": choice(64, 128, 256),
+        "encoder_units": choice(64, 128, 256),
+        "encoder_layers": int_range(1, 2),
+        "bidirectional": boolean(),
+        "decoder_units": choice(128, 256, 512),
+        "attention": choice("bahdanau", "luong"),
+        "coverage": boolean(),
+        "dropout": float_range(0.0, 0.5, step=0.1),
+        "learning_rate": float_range(3e-4, 1e-2, sampling="log"),
+        "beam_width": choice(1, 2, 4),
+    }
 
     def __post_init__(self):
         validate_fraction("validation_fraction", self.validation_fraction, allow_zero=False)

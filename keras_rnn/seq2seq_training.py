@@ -273,6 +273,19 @@ def _load_translation_pairs(config: TranslationConfig):
     return data.train, data.validation
 
 
+def prepare_translation_run_data(config: TranslationConfig, run_dir: str) -> Seq2SeqData:
+    """The corpus's pairs through `prepare_seq2seq_data` for a run folder: the vocabularies saved there
+    are reused (a resumed run's ids must mean what they meant before), else adapted and saved."""
+    paths = [os.path.join(run_dir, SEQ2SEQ_RUN_FILES[key]) for key in ("source_vocabulary", "target_vocabulary")]
+    preprocessors = preprocessors_from_run(config, run_dir) if all(map(os.path.exists, paths)) else None
+    train_pairs, validation_pairs = _load_translation_pairs(config)
+    data = prepare_seq2seq_data(config, train_pairs, validation_pairs, preprocessors)
+    if preprocessors is None:
+        data.source_preprocessor.save_vocabulary(paths[0])
+        data.target_preprocessor.save_vocabulary(paths[1])
+    return data
+
+
 def train_translation(
     config: TranslationConfig,
     run_dir: str,
@@ -295,16 +308,7 @@ def train_translation(
     open_run_dir(run_dir, config, overwrite)
     started = time.perf_counter()
 
-    paths = {key: os.path.join(run_dir, name) for key, name in SEQ2SEQ_RUN_FILES.items()}
-    preprocessors = None
-    if os.path.exists(paths["source_vocabulary"]) and os.path.exists(paths["target_vocabulary"]):
-        # Resuming: the ids must mean what they meant before the kill.
-        preprocessors = preprocessors_from_run(config, run_dir)
-    train_pairs, validation_pairs = _load_translation_pairs(config)
-    data = prepare_seq2seq_data(config, train_pairs, validation_pairs, preprocessors)
-    if preprocessors is None:
-        data.source_preprocessor.save_vocabulary(paths["source_vocabulary"])
-        data.target_preprocessor.save_vocabulary(paths["target_vocabulary"])
+    data = prepare_translation_run_data(config, run_dir)
 
     with strategy.scope():
         model = build_translation_model(
@@ -319,5 +323,5 @@ def train_translation(
         data.validation_targets, evaluate_beam_widths or sorted({1, config.beam_width}), passes=decoding_passes,
     ))
     metrics["wall_time_s"] = round(time.perf_counter() - started, 1)
-    write_text_atomic(paths["metrics"], json.dumps(metrics, indent=2) + "\n")
+    write_text_atomic(os.path.join(run_dir, SEQ2SEQ_RUN_FILES["metrics"]), json.dumps(metrics, indent=2) + "\n")
     return Seq2SeqTrainResult(model, data.source_preprocessor, data.target_preprocessor, config, metrics, run_dir)

@@ -169,6 +169,21 @@ def _load_summarization_pairs(config: SummarizationConfig):
     return data.train, data.validation, data.validation_references
 
 
+def prepare_summarization_run_data(config: SummarizationConfig, run_dir: str) -> SummarizationData:
+    """The corpus's pairs through `prepare_summarization_data` for a run folder: the vocabulary saved
+    there is reused (a resumed run's ids must mean what they meant before), else adapted and saved."""
+    path = os.path.join(run_dir, SUMMARIZATION_RUN_FILES["vocabulary"])
+    preprocessor = None
+    if os.path.exists(path):
+        settings = {k: v for k, v in make_preprocessor(config).get_config().items() if k != "vocabulary"}
+        preprocessor = TextPreprocessor.from_vocabulary_file(path, **settings)
+    train_pairs, validation_pairs, references = _load_summarization_pairs(config)
+    data = prepare_summarization_data(config, train_pairs, validation_pairs, references, preprocessor)
+    if preprocessor is None:
+        data.preprocessor.save_vocabulary(path)
+    return data
+
+
 @dataclasses.dataclass
 class SummarizationTrainResult:
     model: keras.Model
@@ -200,14 +215,7 @@ def train_summarization(
     paths = {key: os.path.join(run_dir, name) for key, name in SUMMARIZATION_RUN_FILES.items()}
     started = time.perf_counter()
 
-    preprocessor = None
-    if os.path.exists(paths["vocabulary"]):  # resuming: the ids must mean what they meant before the kill
-        settings = {k: v for k, v in make_preprocessor(config).get_config().items() if k != "vocabulary"}
-        preprocessor = TextPreprocessor.from_vocabulary_file(paths["vocabulary"], **settings)
-    train_pairs, validation_pairs, references = _load_summarization_pairs(config)
-    data = prepare_summarization_data(config, train_pairs, validation_pairs, references, preprocessor)
-    if preprocessor is None:
-        data.preprocessor.save_vocabulary(paths["vocabulary"])
+    data = prepare_summarization_run_data(config, run_dir)
 
     with strategy.scope():
         model = build_summarization_model(data.preprocessor.vocabulary_size, **config.model_kwargs())

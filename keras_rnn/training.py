@@ -176,6 +176,21 @@ def prepare_sentiment_data(config: SentimentConfig, preprocessor: TextPreprocess
     )
 
 
+def prepare_sentiment_run_data(config: SentimentConfig, run_dir: str) -> PreparedData:
+    """`prepare_sentiment_data` for a run folder: the vocabulary saved there is reused (a resumed run's
+    ids must mean what they meant before), else adapted and saved."""
+    vocabulary_path = os.path.join(run_dir, RUN_FILES["vocabulary"])
+    preprocessor = None
+    if os.path.exists(vocabulary_path):
+        preprocessor = TextPreprocessor.from_vocabulary_file(
+            vocabulary_path, max_tokens=config.max_tokens, max_length=config.max_length, truncating=config.truncating
+        )
+    data = prepare_sentiment_data(config, preprocessor)
+    if preprocessor is None:
+        data.preprocessor.save_vocabulary(vocabulary_path)
+    return data
+
+
 # --- Model -------------------------------------------------------------------------------------------
 
 
@@ -394,15 +409,7 @@ def train_sentiment(
     open_run_dir(run_dir, config, overwrite)
     started = time.perf_counter()
 
-    vocabulary_path = os.path.join(run_dir, RUN_FILES["vocabulary"])
-    preprocessor = None
-    if os.path.exists(vocabulary_path):  # resuming: the ids must mean what they meant before the kill
-        preprocessor = TextPreprocessor.from_vocabulary_file(
-            vocabulary_path, max_tokens=config.max_tokens, max_length=config.max_length, truncating=config.truncating
-        )
-    data = prepare_sentiment_data(config, preprocessor)
-    if preprocessor is None:
-        data.preprocessor.save_vocabulary(vocabulary_path)
+    data = prepare_sentiment_run_data(config, run_dir)
 
     steps_per_epoch = validation_steps = None
     train, validation = data.train, data.validation

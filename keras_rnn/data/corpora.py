@@ -13,7 +13,6 @@ import csv
 import dataclasses
 import gzip
 import hashlib
-import io
 import os
 import tarfile
 from collections.abc import Sequence

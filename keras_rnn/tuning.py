@@ -1,0 +1,479 @@
+"""Hyperparameter search with keras-tuner over the same pipelines and builders as `train`.
+
+Flow: the task's data is prepared once (vocabulary adapted on the training split, as in `train`) →
+`RNNHyperModel.build(hp)` makes a configuration from the base one and the trial's values and calls
+the task's builder → `RNNHyperModel.fit` trains it (seq2seq objectives such as `val_bleu` or
+`val_rouge1` decoded on a validation subset at every epoch end, with the trial's beam width) →
+keras-tuner's oracle (random, Bayesian or Hyperband) picks the next values. The search lives in
+`run_dir`: run the same command again and it continues without repeating finished trials.
+
+Distributed search is keras-tuner's own: one process with `KERASTUNER_TUNER_ID=chief` serves the
+oracle at `KERASTUNER_ORACLE_IP:KERASTUNER_ORACLE_PORT`, workers with other ids (`tuner0`, ...) run
+trials; all share `run_dir`.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import os
+import shutil
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import keras
+
+from keras_rnn.config import SentimentConfig, SummarizationConfig, TranslationConfig
+from keras_rnn.files import write_text_atomic
+from keras_rnn.search_space import Hyperparameter, narrow_space, space_to_json
+from keras_rnn.validation import validate_choice, validate_positive_int
+
+TUNERS = ("random", "bayesian", "hyperband")
+# Objective name → direction, per task. Decoded objectives are computed by `DecodedMetrics`.
+OBJECTIVES = {
+    "sentiment": {"val_accuracy": "max", "val_loss": "min"},
+    "translation": {"val_loss": "min", "val_token_accuracy": "max", "val_perplexity": "min", "val_bleu": "max",
+                    "val_chrf": "max"},
+    "summarization": {"val_loss": "min", "val_token_accuracy": "max", "val_perplexity": "min", "val_rouge1": "max",
+                      "val_rouge2": "max", "val_rougeL": "max"},
+}
+DEFAULT_OBJECTIVES = {"sentiment": "val_accuracy", "translation": "val_bleu", "summarization": "val_rouge1"}
+DECODED_OBJECTIVES = ("val_bleu", "val_chrf", "val_rouge1", "val_rouge2", "val_rougeL")
+# Dimensions that only change decoding, searched only when the objective is decoded.
+DECODING_DIMENSIONS = ("beam_width",)
+CONFIG_CLASSES = {"sentiment": SentimentConfig, "translation": TranslationConfig,
+                  "summarization": SummarizationConfig}
+SEARCH_FILES = {"config": "config.json", "search": "search.json", "trials_csv": "trials.csv",
+                "trials_json": "trials.json", "logs": "logs", "project": "search"}
+
+
+def field_parsers(config_class) -> dict[str, Callable]:
+    """Field name → `int`, `float`, `str` or `bool`, from the configuration's annotations."""
+    parsers = {}
+    for field in dataclasses.fields(config_class):
+        annotation = str(field.type)
+        for name, parse in (("bool", bool), ("int", int), ("float", float), ("str", str)):
+            if annotation.startswith(name):
+                parsers[field.name] = parse
+                break
+    return parsers
+
+
+def resolve_objective(task: str, objective: str | None) -> tuple[str, str]:
+    """(objective name, direction) for `task`; `None` gives the task's default."""
+    validate_choice("task", task, tuple(OBJECTIVES))
+    objective = objective or DEFAULT_OBJECTIVES[task]
+    if objective not in OBJECTIVES[task]:
+        raise ValueError(f"Unknown objective {objective!r} for {task}; accepted: {sorted(OBJECTIVES[task])}.")
+    return objective, OBJECTIVES[task][objective]
+
+
+def resolve_search_space(
+    config,
+    objective: str,
+    specs: Mapping[str, Any] | None = None,
+    fixed_fields: tuple[str, ...] = (),
+) -> dict[str, Hyperparameter]:
+    """The configuration's default space, without the fields the user fixed (`fixed_fields`: set
+    explicitly, e.g. `--cell gru`), narrowed by `specs`, without decoding-only dimensions unless the
+    objective is decoded. Every value a dimension can produce is checked against the configuration's
+    own validation before any training."""
+    space = {name: dim for name, dim in type(config).search_space.items() if name not in fixed_fields}
+    specs = dict(specs or {})
+    clash = sorted(set(specs) & set(fixed_fields))
+    if clash:
+        raise ValueError(f"{clash[0]!r} is both fixed (a configuration value) and searched (a --hp spec); "
+                         "give one of the two.")
+    known = type(config).search_space
+    unknown = sorted(set(specs) - set(known))
+    if unknown:
+        raise ValueError(f"Unknown hyperparameter {unknown[0]!r} for {config.task}; the search space has: "
+                         f"{sorted(known)} (other configuration fields are set with their own flags).")
+    space = narrow_space(space, specs, field_parsers(type(config)))
+    if objective not in DECODED_OBJECTIVES:
+        space = {name: dim for name, dim in space.items() if name not in DECODING_DIMENSIONS or name in specs}
+    base = dataclasses.asdict(config)
+    for name, dimension in space.items():
+        for value in dimension.extremes():
+            type(config).from_dict({**base, name: value})  # raises the configuration's own error
+    return space
+
+
+# --- Task adapters: data, builder, decoded scores, export ---------------------------------------------
+
+
+class SentimentSearch:
+    """What a sentiment search needs from the training pipeline."""
+
+    task = "sentiment"
+
+    def prepare(self, config: SentimentConfig, run_dir: str):
+        from keras_rnn.training import prepare_sentiment_run_data
+
+        return prepare_sentiment_run_data(config, run_dir)
+
+    def build(self, config: SentimentConfig, data) -> keras.Model:
+        from keras_rnn.models.classifier import build_sentiment_model
+        from keras_rnn.training import compile_classifier
+
+        model = build_sentiment_model(data.preprocessor.vocabulary_size, num_classes=len(data.class_names),
+                                      **config.model_kwargs())
+        return compile_classifier(model, len(data.class_names), config.learning_rate, config.clipnorm,
+                                  config.lr_schedule, total_steps=config.epochs * data.train_batches)
+
+    def decoded_scores(self, model, config, data, limit: int) -> dict:
+        raise ValueError("sentiment has no decoded objective")
+
+    def export(self, path: str, model, config, data, overwrite: bool, metrics: dict) -> str:
+        from keras_rnn.export import export_sentiment
+
+        return export_sentiment(path, model, data.preprocessor, data.class_names, config, overwrite=overwrite,
+                                metrics=metrics)
+
+
+class TranslationSearch:
+    task = "translation"
+
+    def prepare(self, config: TranslationConfig, run_dir: str):
+        from keras_rnn.seq2seq_training import prepare_translation_run_data
+
+        return prepare_translation_run_data(config, run_dir)
+
+    def build(self, config: TranslationConfig, data) -> keras.Model:
+        from keras_rnn.models.seq2seq import build_translation_model
+        from keras_rnn.seq2seq_training import compile_seq2seq
+
+        model = build_translation_model(data.source_preprocessor.vocabulary_size,
+                                        data.target_preprocessor.vocabulary_size, **config.model_kwargs())
+        return compile_seq2seq(model, config, total_steps=config.epochs * data.train_batches)
+
+    def decoded_scores(self, model, config, data, limit: int) -> dict:
+        from keras_rnn.metrics import bleu_and_chrf
+        from keras_rnn.models.generator import Seq2SeqGenerator
+        from keras_rnn.seq2seq_training import generate
+
+        generator = Seq2SeqGenerator.from_model(model, data.source_preprocessor, data.target_preprocessor, config,
+                                                beam_width=config.beam_width)
+        outputs, _ = generate(generator, data.validation_sources[:limit])
+        scores = bleu_and_chrf(outputs, data.validation_targets[:limit])
+        return {"val_bleu": scores["bleu"], "val_chrf": scores["chrf"]}
+
+    def export(self, path: str, model, config, data, overwrite: bool, metrics: dict) -> str:
+        from keras_rnn.export import export_seq2seq
+
+        return export_seq2seq(path, "translation", model, data.source_preprocessor, data.target_preprocessor,
+                              config, overwrite=overwrite, metrics=metrics)
+
+
+class SummarizationSearch:
+    task = "summarization"
+
+    def prepare(self, config: SummarizationConfig, run_dir: str):
+        from keras_rnn.summarization_training import prepare_summarization_run_data
+
+        return prepare_summarization_run_data(config, run_dir)
+
+    def build(self, config: SummarizationConfig, data) -> keras.Model:
+        from keras_rnn.models.seq2seq import build_summarization_model
+        from keras_rnn.seq2seq_training import compile_seq2seq
+
+        model = build_summarization_model(data.preprocessor.vocabulary_size, **config.model_kwargs())
+        return compile_seq2seq(model, config, total_steps=config.epochs * data.train_batches)
+
+    def decoded_scores(self, model, config, data, limit: int) -> dict:
+        from keras_rnn.metrics import rouge
+        from keras_rnn.models.generator import Seq2SeqGenerator
+        from keras_rnn.seq2seq_training import generate
+
+        generator = Seq2SeqGenerator.from_model(model, data.preprocessor, data.preprocessor, config,
+                                                beam_width=config.beam_width)
+        outputs, _ = generate(generator, data.validation_documents[:limit])
+        scores = rouge(outputs, data.validation_summaries[:limit], rouge_types=("rouge1", "rouge2", "rougeL"))
+        return {f"val_{name}": value for name, value in scores.items()}
+
+    def export(self, path: str, model, config, data, overwrite: bool, metrics: dict) -> str:
+        from keras_rnn.export import export_seq2seq
+
+        return export_seq2seq(path, "summarization", model, data.preprocessor, data.preprocessor, config,
+                              overwrite=overwrite, metrics=metrics)
+
+
+TASK_SEARCHES = {search.task: search for search in (SentimentSearch, TranslationSearch, SummarizationSearch)}
+
+
+# --- The hypermodel ------------------------------------------------------------------------------------
+
+
+class DecodedMetrics(keras.callbacks.Callback):
+    """Adds decoded validation scores (e.g. `val_bleu`) to the epoch's logs, for the callbacks after it
+    (the tuner's checkpoint and early stopping) to see.
+
+    Args:
+        score: `model → {name: value}`.
+    """
+
+    def __init__(self, score: Callable[[keras.Model], dict]):
+        super().__init__()
+        self.score = score
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs.update(self.score(self.model))
+
+
+def _keras_tuner():
+    try:
+        import keras_tuner
+    except ImportError as error:  # pragma: no cover - declared in requirements
+        raise ImportError("keras-rnn tune needs keras-tuner: pip install keras-tuner tensorboard") from error
+    return keras_tuner
+
+
+def make_hypermodel(search, config, space: Mapping[str, Hyperparameter], objective: str, data,
+                    decode_examples: int = 200, verbose: str | int = "auto"):
+    """A `keras_tuner.HyperModel` whose `build(hp)` is the task's builder on the base configuration with
+    the trial's values, and whose `fit` trains on the prepared data (see `RNNHyperModel`)."""
+    keras_tuner = _keras_tuner()
+    direction = OBJECTIVES[search.task][objective]
+
+    class RNNHyperModel(keras_tuner.HyperModel):
+        """One task's builder as a keras-tuner hypermodel.
+
+        `fit` trains for the tuner's epochs (Hyperband's budget, else `config.epochs`) with early stopping
+        on the objective (`config.patience`) and returns the validation figures of the best epoch, its
+        fit time and epoch count; the tuner keeps that epoch's weights.
+        """
+
+        def config_for(self, hp):
+            values = {name: dimension.declare(hp, name) for name, dimension in space.items()}
+            return type(config).from_dict({**dataclasses.asdict(config), **values})
+
+        def build(self, hp):
+            trial_config = self.config_for(hp)
+            keras.utils.set_random_seed(trial_config.seed)  # every trial starts from the same seed
+            return search.build(trial_config, data)
+
+        def fit(self, hp, model, *args, **kwargs):
+            trial_config = self.config_for(hp)
+            callbacks = [keras.callbacks.EarlyStopping(monitor=objective, mode=direction,
+                                                       patience=trial_config.patience)]
+            if objective in DECODED_OBJECTIVES:
+                callbacks.insert(0, DecodedMetrics(
+                    lambda m: search.decoded_scores(m, trial_config, data, decode_examples)))
+            callbacks += list(kwargs.get("callbacks", []))
+            started = time.perf_counter()
+            history = model.fit(
+                data.train, validation_data=data.validation, epochs=kwargs.get("epochs", trial_config.epochs),
+                initial_epoch=kwargs.get("initial_epoch", 0), callbacks=callbacks, verbose=verbose, shuffle=False,
+            ).history
+            values = history.get(objective) or [float("nan")]
+            pick = max if direction == "max" else min
+            best = values.index(pick(values))
+            results = {name: float(series[best]) for name, series in history.items()
+                       if name.startswith("val_") and len(series) == len(values)}
+            results.update(fit_time_s=round(time.perf_counter() - started, 1), epochs=len(values))
+            return results
+
+    return RNNHyperModel(name=f"{search.task}_hypermodel")
+
+
+# --- Search --------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class SearchResult:
+    """What a search leaves: the trial table, the best trial's configuration and figures, the export."""
+
+    trials: list[dict]
+    best_config: Any
+    best_metrics: dict
+    run_dir: str
+    search_time_s: float
+    export_path: str | None = None
+
+
+def _distributed() -> tuple[bool, bool]:
+    """(part of a distributed search, this process is the chief) from keras-tuner's variables."""
+    if "KERASTUNER_ORACLE_IP" not in os.environ:
+        return False, False
+    return True, "chief" in os.environ.get("KERASTUNER_TUNER_ID", "")
+
+
+def _check_search_dir(run_dir: str, settings: dict, overwrite: bool) -> None:
+    """Starts fresh with `overwrite`; otherwise refuses to continue a search made with other settings
+    (a larger `max_trials` is allowed: it extends the search)."""
+    path = os.path.join(run_dir, SEARCH_FILES["search"])
+    if overwrite:
+        if _distributed()[0]:
+            raise ValueError("--overwrite is not allowed in a distributed search (several processes share the "
+                             f"folder); empty {run_dir!r} before starting the chief.")
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return
+    if not os.path.exists(path):
+        return
+    with open(path, encoding="utf-8") as f:
+        previous = json.load(f)
+    changed = sorted(k for k in set(previous) | set(settings)
+                     if k != "max_trials" and previous.get(k) != settings.get(k))
+    if changed:
+        raise ValueError(
+            f"{run_dir!r} holds a search with different settings (changed: {changed}); run the same command to "
+            "continue it, choose another --run-dir, or pass --overwrite to start again."
+        )
+
+
+def make_tuner(name: str, hypermodel, objective: str, direction: str, run_dir: str, max_trials: int,
+               max_epochs: int, seed: int, executions_per_trial: int = 1):
+    """A keras-tuner `RandomSearch`, `BayesianOptimization` or `Hyperband` over `hypermodel`, kept in
+    `run_dir/search` and reloaded from there (`overwrite=False`). Hyperband trains up to `max_epochs`
+    per trial and is stopped after `max_trials` trials like the others."""
+    keras_tuner = _keras_tuner()
+    validate_choice("tuner", name, TUNERS)
+    common = dict(objective=keras_tuner.Objective(objective, direction), seed=seed, overwrite=False,
+                  directory=run_dir, project_name=SEARCH_FILES["project"],
+                  executions_per_trial=executions_per_trial)
+    if name == "random":
+        return keras_tuner.RandomSearch(hypermodel, max_trials=max_trials, **common)
+    if name == "bayesian":
+        return keras_tuner.BayesianOptimization(hypermodel, max_trials=max_trials, **common)
+    tuner = keras_tuner.Hyperband(hypermodel, max_epochs=max_epochs, factor=3, **common)
+    tuner.oracle.max_trials = max_trials  # Hyperband has no max_trials argument; its oracle honours one
+    return tuner
+
+
+def trial_table(tuner, space: Mapping[str, Hyperparameter], objective: str) -> list[dict]:
+    """One row per trial, in trial order: id, status, objective, fit time, epochs, hyperparameters
+    (and Hyperband's epoch budget)."""
+    rows = []
+    for trial_id, trial in sorted(tuner.oracle.trials.items(), key=lambda item: item[0]):
+        values = trial.hyperparameters.values
+        metrics = {}
+        for name in (objective, "fit_time_s", "epochs"):
+            if trial.metrics.exists(name):
+                metrics[name] = trial.metrics.get_last_value(name)
+        epochs = metrics.get("epochs")
+        row = {"trial": trial_id, "status": str(trial.status), objective: metrics.get(objective),
+               "fit_time_s": metrics.get("fit_time_s"), "epochs": int(epochs) if epochs is not None else None}
+        row.update({name: values.get(name) for name in space})
+        if "tuner/epochs" in values:
+            row["tuner/epochs"] = values["tuner/epochs"]
+        rows.append(row)
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    """The trial table as aligned text columns."""
+    if not rows:
+        return "(no trials)"
+    columns = list(rows[0])
+    for row in rows[1:]:
+        columns += [c for c in row if c not in columns]
+
+    def cell(value):
+        if isinstance(value, float):
+            return f"{value:.4g}"
+        return "" if value is None else str(value)
+
+    cells = [[cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
+    return "\n".join(lines)
+
+
+def _write_tables(run_dir: str, rows: list[dict]) -> None:
+    columns = list(rows[0]) if rows else []
+    for row in rows[1:]:
+        columns += [c for c in row if c not in columns]
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(os.path.join(run_dir, SEARCH_FILES["trials_csv"]), text.getvalue())
+    write_text_atomic(os.path.join(run_dir, SEARCH_FILES["trials_json"]), json.dumps(rows, indent=2) + "\n")
+
+
+def run_search(
+    config,
+    run_dir: str,
+    *,
+    tuner: str = "hyperband",
+    objective: str | None = None,
+    max_trials: int = 10,
+    space: Mapping[str, Any] | None = None,
+    fixed_fields: tuple[str, ...] = (),
+    decode_examples: int = 200,
+    overwrite: bool = False,
+    export_best: str | None = None,
+    export_overwrite: bool = False,
+    verbose: str | int = "auto",
+) -> SearchResult | None:
+    """Searches hyperparameters of `config`'s task with keras-tuner, in `run_dir` (resumed when it holds
+    the same search), and optionally exports the best trial's model as `train` would.
+
+    Args:
+        config: the base `SentimentConfig` / `TranslationConfig` / `SummarizationConfig`; the data, the
+            epochs (Hyperband's maximum per trial) and every field the space does not vary come from it.
+        tuner: `"random"`, `"bayesian"` or `"hyperband"`.
+        objective: one of `OBJECTIVES[task]`; default `val_accuracy`, `val_bleu`, `val_rouge1`.
+        max_trials: trials to run in all (a resumed search counts the finished ones).
+        space: narrowing specs by dimension name (see `keras_rnn.search_space`).
+        fixed_fields: dimensions to leave at the configuration's value.
+        decode_examples: validation examples decoded for BLEU / chrF / ROUGE objectives.
+        export_best: a folder to write the best model's SavedModel to.
+
+    Returns:
+        A `SearchResult`, or `None` in a distributed worker (the chief holds the results).
+
+    Writes `config.json`, `search.json`, the vocabulary, `search/` (keras-tuner's trials and best-epoch
+    checkpoints), `logs/` (TensorBoard scalars and hparams per trial), `trials.csv` and `trials.json`.
+    """
+    task = config.task
+    validate_choice("tuner", tuner, TUNERS)
+    validate_positive_int("max_trials", max_trials)
+    validate_positive_int("decode_examples", decode_examples)
+    objective, direction = resolve_objective(task, objective)
+    resolved = resolve_search_space(config, objective, space, fixed_fields)
+    settings = {"task": task, "tuner": tuner, "objective": objective, "max_trials": max_trials,
+                "space": space_to_json(resolved), "config": json.loads(config.to_json()),
+                "decode_examples": decode_examples if objective in DECODED_OBJECTIVES else None}
+    distributed, chief = _distributed()
+    _check_search_dir(run_dir, settings, overwrite)
+    if export_best and os.path.exists(export_best) and not export_overwrite:
+        raise FileExistsError(f"{export_best!r} already exists; pass --overwrite to replace it.")
+    os.makedirs(run_dir, exist_ok=True)
+    config.save(os.path.join(run_dir, SEARCH_FILES["config"]))
+    write_text_atomic(os.path.join(run_dir, SEARCH_FILES["search"]), json.dumps(settings, indent=2) + "\n")
+
+    search = TASK_SEARCHES[task]()
+    started = time.perf_counter()
+    data = search.prepare(config, run_dir)
+    hypermodel = make_hypermodel(search, config, resolved, objective, data, decode_examples, verbose)
+    keras_tuner_instance = make_tuner(tuner, hypermodel, objective, direction, run_dir, max_trials,
+                                      max_epochs=config.epochs, seed=config.seed)
+    keras_tuner_instance.search(callbacks=[keras.callbacks.TensorBoard(os.path.join(run_dir, SEARCH_FILES["logs"]))],
+                                verbose=verbose)
+    search_time = time.perf_counter() - started
+    if distributed and not chief:
+        return None
+
+    rows = trial_table(keras_tuner_instance, resolved, objective)
+    _write_tables(run_dir, rows)
+    completed = [t for t in keras_tuner_instance.oracle.get_best_trials(1) if t.score is not None]
+    if not completed:
+        raise RuntimeError(f"No trial of the search in {run_dir!r} finished; see the errors above.")
+    best_trial = completed[0]
+    best_config = hypermodel.config_for(best_trial.hyperparameters)
+    best_metrics = {name: best_trial.metrics.get_last_value(name) for name in best_trial.metrics.metrics}
+    best_metrics.update(trial=best_trial.trial_id, objective=objective, score=best_trial.score)
+    export_path = None
+    if export_best:
+        with warnings.catch_warnings():  # the checkpoint holds optimizer slots that serving does not need
+            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+            model = keras_tuner_instance.load_model(best_trial)
+        export_path = search.export(export_best, model, best_config, data, export_overwrite, best_metrics)
+    return SearchResult(rows, best_config, best_metrics, run_dir, round(search_time, 1), export_path)
