@@ -13,8 +13,8 @@ beam search, wall and fit time, training target tokens/s, decoding documents/s.
     python benchmarks/summarization.py --rescore RUN_DIR --length-penalties 0,0.6,1 --ngram-sizes 0,2,3
 
 decodes again with a finished run's model (no training), once per decoding setting, and prints ROUGE on
-the two halves of the validation split (even and odd positions): choose settings on one half, confirm
-them on the other, so the chosen figure is not the figure that chose it.
+the two halves of the validation split (even and odd positions) and on all of it: choose settings on
+one half, confirm them on the other, so the chosen figure is not the figure that chose it.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def rescore(run_dir: str, length_penalties: list[float], ngram_sizes: list[int],
                               data_dir=config.data_dir)
     pairs = decoded_pairs(data.validation)
     references = data.validation_references or [[] for _ in pairs]
-    halves = {"select": range(0, len(pairs), 2), "confirm": range(1, len(pairs), 2)}
+    halves = {"select": range(0, len(pairs), 2), "confirm": range(1, len(pairs), 2), "all": range(len(pairs))}
     width = beam_width or config.beam_width
     trials = [(1, 0.0, n) for n in ngram_sizes] + [(width, p, n) for p in length_penalties for n in ngram_sizes]
     for beam, penalty, ngram in trials:
@@ -146,7 +146,8 @@ def rescore(run_dir: str, length_penalties: list[float], ngram_sizes: list[int],
         for half, rows in halves.items():
             figures = rouge_report([outputs[i] for i in rows], [pairs[i][1].strip() for i in rows],
                                    [references[i] for i in rows] if data.validation_references else None)
-            line.update({f"{half}_{k}": v for k, v in figures.items() if not k.endswith("_of_references")})
+            line.update({f"{half}_{k}": v for k, v in figures.items()
+                         if half == "all" or not k.endswith("_of_references")})
             line[f"{half}_mean_words"] = round(sum(len(outputs[i].split()) for i in rows) / len(rows), 2)
         print(json.dumps(line), flush=True)
 

@@ -11,7 +11,8 @@ Public API (see README for the tour):
   `SummarizationConfig`, `train_summarization`, `get_strategy`
 - tuning: `run_search` (keras-tuner over every task's builder), `keras_rnn.search_space`
 - export and serving: `export_sentiment`, `SentimentPredictor`, `export_seq2seq`, `TextGenerator`
-- evaluation and figures: `classification_report`, `bleu_and_chrf`, `rouge`, `plot_attention`
+- evaluation and figures: `classification_report`, `bleu_and_chrf`, `rouge`, `plot_attention`,
+  `plot_training_curves`, `plot_confusion_matrix`, `plot_search`
 """
 
 import os
@@ -35,7 +36,7 @@ from keras_rnn.models.seq2seq import (  # noqa: E402
     build_summarization_model,
     build_translation_model,
 )
-from keras_rnn.plotting import plot_attention  # noqa: E402
+from keras_rnn.plotting import plot_attention, plot_confusion_matrix, plot_search, plot_training_curves  # noqa: E402
 from keras_rnn.seq2seq_training import train_translation  # noqa: E402
 from keras_rnn.serving import SentimentPredictor, TextGenerator  # noqa: E402
 from keras_rnn.summarization_training import train_summarization  # noqa: E402
@@ -58,6 +59,9 @@ __all__ = [
     "export_seq2seq",
     "load_parallel",
     "plot_attention",
+    "plot_confusion_matrix",
+    "plot_search",
+    "plot_training_curves",
     "train_translation",
     "SentimentConfig",
     "SentimentPredictor",

@@ -1,0 +1,134 @@
+"""The notebooks run top to bottom with papermill (kernel python3) on small corpora the tests write, with
+tiny models: any cell that raises fails the test. A few outputs are checked too: the NumPy recurrence
+check ran, figures came out as images, the exported models were used."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+
+from conftest import TINY, synthetic_reviews, write_table
+from test_summarization import TINY_SUMMARIZATION, memos
+from test_translation import TINY_TRANSLATION, number_words, write_pairs
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+NAMES = ["01_sentiment.ipynb", "02_translation.ipynb", "03_summarization.ipynb", "04_tuning.ipynb"]
+
+
+def execute(name: str, tmp_path: Path, monkeypatch, **parameters) -> nbformat.NotebookNode:
+    """Runs a notebook in notebooks/ (where Jupyter would start it) with this checkout's package."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
+    output = tmp_path / name
+    papermill.execute_notebook(
+        str(NOTEBOOKS / name), str(output), parameters={"RUN_ROOT": str(tmp_path / "runs"), **parameters},
+        kernel_name="python3", cwd=str(NOTEBOOKS), progress_bar=False, request_save_on_cell_execute=False,
+    )
+    return nbformat.read(str(output), as_version=4)
+
+
+def printed(notebook) -> str:
+    """Everything the code cells printed or returned as text."""
+    parts = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                parts.append(output["text"])
+            elif "text/plain" in output.get("data", {}):
+                parts.append(output["data"]["text/plain"])
+    return "\n".join(parts)
+
+
+def images(notebook) -> int:
+    return sum("image/png" in output.get("data", {}) for cell in notebook.cells for output in cell.get("outputs", []))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebooks_open_with_a_title_and_one_parameters_cell(name):
+    notebook = nbformat.read(str(NOTEBOOKS / name), as_version=4)
+    nbformat.validate(notebook)
+    assert notebook.cells[0].cell_type == "markdown" and notebook.cells[0].source.startswith("# ")
+    tagged = [cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])]
+    assert len(tagged) == 1 and "RUN_ROOT = None" in tagged[0].source and "OVERWRITE = False" in tagged[0].source
+    assert notebook.metadata.kernelspec.name == "python3"
+
+
+def test_sentiment_notebook(tmp_path, monkeypatch):
+    corpus = write_table(tmp_path / "reviews.tsv", synthetic_reviews(500))
+    notebook = execute(
+        "01_sentiment.ipynb", tmp_path, monkeypatch, CORPUS=corpus, EPOCHS=1, MAX_TOKENS=TINY["max_tokens"],
+        MAX_LENGTH=TINY["max_length"], EMBEDDING_DIM=TINY["embedding_dim"], UNITS=TINY["units"],
+        BATCH_SIZE=TINY["batch_size"], ARTICLE_EXAMPLES=200, ARTICLE_MAX_LENGTH=30, ARTICLE_EPOCHS=1,
+    )
+    text = printed(notebook)
+    assert "NumPy and keras.layers.SimpleRNN agree on all 12 states" in text
+    assert re.search(r"article example: validation accuracy [01]\.\d{3} on 20 reviews after 1 epoch", text)
+    for model in ("SimpleRNN", "LSTM", "GRU", "BiGRU"):
+        assert re.search(rf"^{model} +\d+ +[01]\.\d", text, re.M), model  # its row in the accuracy table
+    assert "confusion matrix (rows: true, columns: predicted)" in text
+    assert images(notebook) >= 2  # training curves, confusion matrix
+    runs = tmp_path / "runs"
+    assert {"SimpleRNN", "LSTM", "GRU", "BiGRU"} <= {p.name for p in runs.iterdir()}
+    assert (runs / "export" / "saved_model.pb").is_file()
+
+
+def test_translation_notebook(tmp_path, monkeypatch):
+    corpus = write_pairs(tmp_path / "pairs.tsv", number_words(400, seed=0))
+    tiny = dict(TINY_TRANSLATION)
+    notebook = execute(
+        "02_translation.ipynb", tmp_path, monkeypatch, CORPUS=corpus, SOURCE=tiny.pop("source"),
+        TARGET=tiny.pop("target"), TSV_COLUMNS=tiny.pop("tsv_columns"), EPOCHS=1,
+        EMBEDDING_DIM=tiny.pop("embedding_dim"), ENCODER_UNITS=tiny.pop("encoder_units"),
+        DECODER_UNITS=tiny.pop("decoder_units"), ATTENTION="bahdanau",
+        BEAM_WIDTH=tiny.pop("beam_width"), CONFIG={**tiny, "epochs": 1}, COMPARE_EXAMPLES=30,
+        SENTENCES=["Drei eins vier.", "Neun acht sieben sechs."],
+    )
+    text = printed(notebook)
+    assert re.search(r"^model +parameters +val_perplexity +BLEU greedy +BLEU beam3", text, re.M)
+    assert re.search(r"^no attention +\d+", text, re.M) and re.search(r"^bahdanau attention +\d+", text, re.M)
+    assert "beam search changed" in text and "Drei eins vier.\n  -> " in text
+    assert images(notebook) >= 4  # training curves, BLEU by length, two attention heatmaps
+    assert (tmp_path / "runs" / "export" / "saved_model.pb").is_file()
+
+
+def test_summarization_notebook(tmp_path, monkeypatch):
+    corpus = tmp_path / "memos.tsv"
+    corpus.write_text("".join(f"{d}\t{s}\n" for d, s in memos(400, seed=0)), encoding="utf-8")
+    tiny = {k: v for k, v in TINY_SUMMARIZATION.items() if k != "beam_width"}
+    documents = [document for document, _ in memos(2, seed=5)]
+    notebook = execute(
+        "03_summarization.ipynb", tmp_path, monkeypatch, CORPUS=str(corpus), EPOCHS=1,
+        MAX_TOKENS=tiny.pop("max_tokens"), MAX_SOURCE_LENGTH=tiny.pop("max_source_length"),
+        MAX_SUMMARY_LENGTH=tiny.pop("max_summary_length"), EMBEDDING_DIM=tiny.pop("embedding_dim"),
+        ENCODER_UNITS=tiny.pop("encoder_units"), DECODER_UNITS=tiny.pop("decoder_units"),
+        BEAM_WIDTH=1, CONFIG={**tiny, "epochs": 1}, LEAD_K=[2, 3], EXAMPLES=2,  # greedy: fewer graphs to trace
+        DOCUMENTS=documents,
+    )
+    text = printed(notebook)
+    assert re.search(r"^system +rouge1 +rouge2 +rougeL", text, re.M)
+    for system in ("lead-2", "lead-3", "attention, greedy", "copy + coverage, greedy"):
+        assert re.search(rf"^{re.escape(system)} +\d", text, re.M), system
+    assert "outputs with an out-of-vocabulary word" in text and documents[0] in text
+    assert images(notebook) >= 3  # training curves, one attention heatmap per model
+    for export in ("export_attention", "export_copy_coverage"):
+        assert (tmp_path / "runs" / export / "saved_model.pb").is_file()
+
+
+def test_tuning_notebook(tmp_path, monkeypatch):
+    corpus = write_table(tmp_path / "reviews.tsv", synthetic_reviews(300))
+    notebook = execute(
+        "04_tuning.ipynb", tmp_path, monkeypatch, CORPUS=corpus, TUNER="random", MAX_TRIALS=2, EPOCHS=1,
+        MAX_TOKENS=TINY["max_tokens"], MAX_LENGTH=TINY["max_length"], SPACE={"cell": ["gru", "lstm"], "units": [4, 8]},
+        CONFIG={"embedding_dim": TINY["embedding_dim"], "batch_size": TINY["batch_size"], "ngram_order": 0},
+    )
+    text = printed(notebook)
+    assert "2 trials in" in text
+    assert re.search(r"^trial +status +val_accuracy +fit_time_s +epochs +cell +units", text, re.M)
+    assert re.search(r"exported best model: validation accuracy [01]\.\d{4}", text)
+    assert images(notebook) >= 1  # objective by hyperparameter
+    assert (tmp_path / "runs" / "best" / "saved_model.pb").is_file()
