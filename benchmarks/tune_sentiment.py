@@ -76,7 +76,7 @@ def main() -> None:
     result = run_search(config, os.path.join(root, "search"), tuner=args.tuner, objective="val_accuracy",
                         max_trials=args.max_trials, space=SPACE, verbose=args.verbose)
     print(format_table(result.trials), file=sys.stderr)
-    best = result.best_metrics["score"]
+    best = float(result.best_metrics["score"])
     print(json.dumps({**common, "system": f"{args.tuner} search", "val_accuracy": round(best, 4),
                       "search_time_s": result.search_time_s, "trials": len(result.trials),
                       "best_trial": result.best_metrics["trial"],
@@ -84,7 +84,7 @@ def main() -> None:
                       "space": SPACE, "run_dir": result.run_dir}), flush=True)
     if default_accuracy is not None:
         print(json.dumps({**common, "system": "comparison", "default_val_accuracy": round(default_accuracy, 4),
-                          "search_best_val_accuracy": round(best, 4), "search_beats_default": best > default_accuracy,
+                          "search_best_val_accuracy": round(best, 4), "search_beats_default": bool(best > default_accuracy),
                           "search_time_s": result.search_time_s}), flush=True)
 
 
