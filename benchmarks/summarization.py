@@ -115,24 +115,18 @@ def rescore(run_dir: str, length_penalties: list[float], ngram_sizes: list[int],
     import keras_rnn  # noqa: F401  (registers the layers model.keras holds)
     from keras_rnn.config import SummarizationConfig
     from keras_rnn.data.parallel import decoded_pairs
-    from keras_rnn.data.summarization import load_summarization
-    from keras_rnn.data.text import TextPreprocessor
     from keras_rnn.models.generator import Seq2SeqGenerator
     from keras_rnn.seq2seq_training import generate
-    from keras_rnn.summarization_training import make_preprocessor, rouge_report
+    from keras_rnn.summarization_training import _load_summarization_pairs, preprocessor_from_run, rouge_report
 
     if not os.path.isfile(os.path.join(run_dir, "model.keras")):
         sys.exit(f"--rescore {run_dir!r}: no model.keras there (a finished summarization run dir)")
     config = SummarizationConfig.load(os.path.join(run_dir, "config.json"))
-    settings = {k: v for k, v in make_preprocessor(config).get_config().items() if k != "vocabulary"}
-    preprocessor = TextPreprocessor.from_vocabulary_file(os.path.join(run_dir, "vocabulary.txt"), **settings)
+    preprocessor = preprocessor_from_run(config, run_dir)
     model = keras.saving.load_model(os.path.join(run_dir, "model.keras"))
-    data = load_summarization(config.corpus, split=config.train_split, document_feature=config.document_feature,
-                              summary_feature=config.summary_feature, validation_corpus=config.validation_corpus,
-                              validation_fraction=config.validation_fraction, seed=config.seed,
-                              data_dir=config.data_dir)
-    pairs = decoded_pairs(data.validation)
-    references = data.validation_references or [[] for _ in pairs]
+    _, validation, validation_references = _load_summarization_pairs(config)
+    pairs = decoded_pairs(validation)
+    references = validation_references or [[] for _ in pairs]
     halves = {"select": range(0, len(pairs), 2), "confirm": range(1, len(pairs), 2), "all": range(len(pairs))}
     width = beam_width or config.beam_width
     trials = [(1, 0.0, n) for n in ngram_sizes] + [(width, p, n) for p in length_penalties for n in ngram_sizes]
@@ -145,7 +139,7 @@ def rescore(run_dir: str, length_penalties: list[float], ngram_sizes: list[int],
                 "documents_per_s": round(rate, 1)}
         for half, rows in halves.items():
             figures = rouge_report([outputs[i] for i in rows], [pairs[i][1].strip() for i in rows],
-                                   [references[i] for i in rows] if data.validation_references else None)
+                                   [references[i] for i in rows] if validation_references else None)
             line.update({f"{half}_{k}": v for k, v in figures.items()
                          if half == "all" or not k.endswith("_of_references")})
             line[f"{half}_mean_words"] = round(sum(len(outputs[i].split()) for i in rows) / len(rows), 2)

@@ -218,6 +218,13 @@ def score_decoding(model, source, target, config, sources, references, beam_widt
     return figures
 
 
+def build_compiled_translation_model(config: TranslationConfig, data: Seq2SeqData) -> keras.Model:
+    """The configuration's translation model over the prepared vocabularies, compiled (`compile_seq2seq`)."""
+    model = build_translation_model(data.source_preprocessor.vocabulary_size,
+                                    data.target_preprocessor.vocabulary_size, **config.model_kwargs())
+    return compile_seq2seq(model, config, total_steps=config.epochs * data.train_batches)
+
+
 def fit_and_save_seq2seq(model: keras.Model, data, config, run_dir: str, verbose) -> dict:
     """Resumable fit (early stopping on validation loss, best weights kept), `model.keras` saved, and the
     validation loss figures of the kept weights. `data`: a `Seq2SeqData`-like object (`train`,
@@ -311,10 +318,7 @@ def train_translation(
     data = prepare_translation_run_data(config, run_dir)
 
     with strategy.scope():
-        model = build_translation_model(
-            data.source_preprocessor.vocabulary_size, data.target_preprocessor.vocabulary_size, **config.model_kwargs()
-        )
-        compile_seq2seq(model, config, total_steps=config.epochs * data.train_batches)
+        model = build_compiled_translation_model(config, data)
     metrics = fit_and_save_seq2seq(model, data, config, run_dir, verbose)
     metrics.update(source_vocabulary_size=data.source_preprocessor.vocabulary_size,
                    target_vocabulary_size=data.target_preprocessor.vocabulary_size)

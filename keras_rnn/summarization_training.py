@@ -169,14 +169,24 @@ def _load_summarization_pairs(config: SummarizationConfig):
     return data.train, data.validation, data.validation_references
 
 
+def build_compiled_summarization_model(config: SummarizationConfig, data: SummarizationData) -> keras.Model:
+    """The configuration's summarization model over the prepared vocabulary, compiled (`compile_seq2seq`)."""
+    model = build_summarization_model(data.preprocessor.vocabulary_size, **config.model_kwargs())
+    return compile_seq2seq(model, config, total_steps=config.epochs * data.train_batches)
+
+
+def preprocessor_from_run(config: SummarizationConfig, run_dir: str) -> TextPreprocessor:
+    """The preprocessor of a run, from its saved vocabulary file."""
+    settings = {k: v for k, v in make_preprocessor(config).get_config().items() if k != "vocabulary"}
+    return TextPreprocessor.from_vocabulary_file(os.path.join(run_dir, SUMMARIZATION_RUN_FILES["vocabulary"]),
+                                                 **settings)
+
+
 def prepare_summarization_run_data(config: SummarizationConfig, run_dir: str) -> SummarizationData:
     """The corpus's pairs through `prepare_summarization_data` for a run folder: the vocabulary saved
     there is reused (a resumed run's ids must mean what they meant before), else adapted and saved."""
     path = os.path.join(run_dir, SUMMARIZATION_RUN_FILES["vocabulary"])
-    preprocessor = None
-    if os.path.exists(path):
-        settings = {k: v for k, v in make_preprocessor(config).get_config().items() if k != "vocabulary"}
-        preprocessor = TextPreprocessor.from_vocabulary_file(path, **settings)
+    preprocessor = preprocessor_from_run(config, run_dir) if os.path.exists(path) else None
     train_pairs, validation_pairs, references = _load_summarization_pairs(config)
     data = prepare_summarization_data(config, train_pairs, validation_pairs, references, preprocessor)
     if preprocessor is None:
@@ -218,8 +228,7 @@ def train_summarization(
     data = prepare_summarization_run_data(config, run_dir)
 
     with strategy.scope():
-        model = build_summarization_model(data.preprocessor.vocabulary_size, **config.model_kwargs())
-        compile_seq2seq(model, config, total_steps=config.epochs * data.train_batches)
+        model = build_compiled_summarization_model(config, data)
     metrics = fit_and_save_seq2seq(model, data, config, run_dir, verbose)
     metrics["vocabulary_size"] = data.preprocessor.vocabulary_size
     metrics.update(score_summaries(

@@ -223,6 +223,17 @@ def compile_classifier(
     return model
 
 
+def build_compiled_sentiment_model(config: SentimentConfig, data: PreparedData,
+                                   steps_per_epoch: int | None = None) -> keras.Model:
+    """The configuration's classifier over the prepared vocabulary and classes, compiled with its
+    optimizer and schedule (`config.epochs` epochs of `steps_per_epoch`, default every batch)."""
+    model = build_sentiment_model(
+        data.preprocessor.vocabulary_size, num_classes=len(data.class_names), **config.model_kwargs()
+    )
+    return compile_classifier(model, len(data.class_names), config.learning_rate, config.clipnorm,
+                              config.lr_schedule, total_steps=config.epochs * (steps_per_epoch or data.train_batches))
+
+
 # --- Fit with resume ---------------------------------------------------------------------------------
 
 
@@ -420,11 +431,7 @@ def train_sentiment(
         train, validation = train.repeat(), validation.repeat()
 
     with strategy.scope():
-        model = build_sentiment_model(
-            data.preprocessor.vocabulary_size, num_classes=len(data.class_names), **config.model_kwargs()
-        )
-        compile_classifier(model, len(data.class_names), config.learning_rate, config.clipnorm, config.lr_schedule,
-                           total_steps=config.epochs * (steps_per_epoch or data.train_batches))
+        model = build_compiled_sentiment_model(config, data, steps_per_epoch)
     fit_started = time.perf_counter()
     history = fit_resumable(
         model, train, validation, run_dir, epochs=config.epochs, patience=config.patience,

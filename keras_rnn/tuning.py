@@ -117,13 +117,9 @@ class SentimentSearch:
         return prepare_sentiment_run_data(config, run_dir)
 
     def build(self, config: SentimentConfig, data) -> keras.Model:
-        from keras_rnn.models.classifier import build_sentiment_model
-        from keras_rnn.training import compile_classifier
+        from keras_rnn.training import build_compiled_sentiment_model
 
-        model = build_sentiment_model(data.preprocessor.vocabulary_size, num_classes=len(data.class_names),
-                                      **config.model_kwargs())
-        return compile_classifier(model, len(data.class_names), config.learning_rate, config.clipnorm,
-                                  config.lr_schedule, total_steps=config.epochs * data.train_batches)
+        return build_compiled_sentiment_model(config, data)
 
     def decoded_scores(self, model, config, data, limit: int) -> dict:
         raise ValueError("sentiment has no decoded objective")
@@ -144,12 +140,9 @@ class TranslationSearch:
         return prepare_translation_run_data(config, run_dir)
 
     def build(self, config: TranslationConfig, data) -> keras.Model:
-        from keras_rnn.models.seq2seq import build_translation_model
-        from keras_rnn.seq2seq_training import compile_seq2seq
+        from keras_rnn.seq2seq_training import build_compiled_translation_model
 
-        model = build_translation_model(data.source_preprocessor.vocabulary_size,
-                                        data.target_preprocessor.vocabulary_size, **config.model_kwargs())
-        return compile_seq2seq(model, config, total_steps=config.epochs * data.train_batches)
+        return build_compiled_translation_model(config, data)
 
     def decoded_scores(self, model, config, data, limit: int) -> dict:
         from keras_rnn.metrics import bleu_and_chrf
@@ -178,11 +171,9 @@ class SummarizationSearch:
         return prepare_summarization_run_data(config, run_dir)
 
     def build(self, config: SummarizationConfig, data) -> keras.Model:
-        from keras_rnn.models.seq2seq import build_summarization_model
-        from keras_rnn.seq2seq_training import compile_seq2seq
+        from keras_rnn.summarization_training import build_compiled_summarization_model
 
-        model = build_summarization_model(data.preprocessor.vocabulary_size, **config.model_kwargs())
-        return compile_seq2seq(model, config, total_steps=config.epochs * data.train_batches)
+        return build_compiled_summarization_model(config, data)
 
     def decoded_scores(self, model, config, data, limit: int) -> dict:
         from keras_rnn.metrics import rouge
@@ -365,13 +356,16 @@ def trial_table(tuner, space: Mapping[str, Hyperparameter], objective: str) -> l
     return rows
 
 
+def _columns(rows: list[dict]) -> list[str]:
+    """Every key of the rows, in first-seen order."""
+    return list(dict.fromkeys(key for row in rows for key in row))
+
+
 def format_table(rows: list[dict]) -> str:
     """The trial table as aligned text columns."""
     if not rows:
         return "(no trials)"
-    columns = list(rows[0])
-    for row in rows[1:]:
-        columns += [c for c in row if c not in columns]
+    columns = _columns(rows)
 
     def cell(value):
         if isinstance(value, float):
@@ -386,11 +380,8 @@ def format_table(rows: list[dict]) -> str:
 
 
 def _write_tables(run_dir: str, rows: list[dict]) -> None:
-    columns = list(rows[0]) if rows else []
-    for row in rows[1:]:
-        columns += [c for c in row if c not in columns]
     text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
+    writer = csv.DictWriter(text, fieldnames=_columns(rows), lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     write_text_atomic(os.path.join(run_dir, SEARCH_FILES["trials_csv"]), text.getvalue())
