@@ -220,9 +220,11 @@ def _hp_specs(args) -> dict:
     specs = {}
     if args.space:
         with open(args.space, encoding="utf-8") as f:
-            specs.update(json.load(f))
-        if not isinstance(specs, dict):
-            raise ValueError(f"--space {args.space!r} must hold a JSON object of {{name: spec}}.")
+            loaded = json.load(f)
+        if not isinstance(loaded, dict):
+            raise ValueError(f"--space {args.space!r} must hold a JSON object of {{name: spec}}; "
+                             f"it holds a {type(loaded).__name__}.")
+        specs.update(loaded)
     for item in args.hp:
         name, separator, spec = item.partition("=")
         if not separator or not name.strip() or not spec.strip():

@@ -120,6 +120,12 @@ def test_cli_errors_exit_2_with_the_bad_value(reviews, tmp_path, capsys):
                            (["--units", "8", "--hp", "units=4,8"], "both fixed")):
         assert main(common + extra) == 2
         assert message in capsys.readouterr().err
+    space = tmp_path / "space.json"
+    for content, message in (('["units"]', "must hold a JSON object"), ('{"unitz": [4, 8]}', "unitz"),
+                             ('{"units": {"min": 8}}', "a range is")):
+        space.write_text(content)
+        assert main(common + ["--space", str(space)]) == 2
+        assert message in capsys.readouterr().err
     assert not (tmp_path / "run").exists()  # nothing is written before the arguments are checked
 
 
