@@ -29,7 +29,9 @@ def execute(name: str, tmp_path: Path, monkeypatch, **parameters) -> nbformat.No
         str(NOTEBOOKS / name), str(output), parameters={"RUN_ROOT": str(tmp_path / "runs"), **parameters},
         kernel_name="python3", cwd=str(NOTEBOOKS), progress_bar=False, request_save_on_cell_execute=False,
     )
-    return nbformat.read(str(output), as_version=4)
+    notebook = nbformat.read(str(output), as_version=4)
+    assert re.search(r"^wall time [\d,]+ s \(setup cell to here\) on \d+ CPU cores", printed(notebook), re.M)
+    return notebook
 
 
 def printed(notebook) -> str:
