@@ -203,14 +203,23 @@ def generate(
     return outputs, len(texts) / best if best > 0 else float("inf")
 
 
-def score_decoding(model, source, target, config, sources, references, beam_widths, passes: int = 1) -> dict:
-    """BLEU, chrF and sentences/s of each beam width (1 = greedy) on `sources` against `references`."""
+def decoding_name(beam_width: int) -> str:
+    """The name figures and outputs of a beam width are kept under: "greedy" for 1, else "beam<width>"."""
+    return "greedy" if beam_width == 1 else f"beam{beam_width}"
+
+
+def score_decoding(model, source, target, config, sources, references, beam_widths, passes: int = 1,
+                   outputs: dict | None = None) -> dict:
+    """BLEU, chrF and sentences/s of each beam width (1 = greedy) on `sources` against `references`.
+    When `outputs` is a dict, the translations are stored in it too, by `decoding_name`."""
     figures = {}
     for width in beam_widths:
         generator = Seq2SeqGenerator.from_model(model, source, target, config, beam_width=width)
-        outputs, rate = generate(generator, sources, passes=passes)
-        scores = bleu_and_chrf(outputs, references)
-        name = "greedy" if width == 1 else f"beam{width}"
+        decoded, rate = generate(generator, sources, passes=passes)
+        scores = bleu_and_chrf(decoded, references)
+        name = decoding_name(width)
+        if outputs is not None:
+            outputs[name] = decoded
         figures.update({f"val_bleu_{name}": scores["bleu"], f"val_chrf_{name}": scores["chrf"],
                         f"decode_sentences_per_s_{name}": round(rate, 1)})
         figures["bleu_signature"] = scores["bleu_signature"]
@@ -262,12 +271,19 @@ def rescore_translation_run(run_dir: str, beam_widths: tuple[int, ...] = (1, 5),
 
 @dataclasses.dataclass
 class Seq2SeqTrainResult:
+    """A finished translation run: the model of its best epoch, its vocabularies and figures, and the
+    validation split it was scored on with what each decoding wrote for it (`validation_outputs`:
+    {"greedy": [...], "beam5": [...]}, in the order of `validation_sources`)."""
+
     model: keras.Model
     source_preprocessor: TextPreprocessor
     target_preprocessor: TextPreprocessor
     config: TranslationConfig
     metrics: dict
     run_dir: str
+    validation_sources: list[str] = dataclasses.field(default_factory=list)
+    validation_references: list[str] = dataclasses.field(default_factory=list)
+    validation_outputs: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
 
 def _load_translation_pairs(config: TranslationConfig):
@@ -322,10 +338,13 @@ def train_translation(
     metrics = fit_and_save_seq2seq(model, data, config, run_dir, verbose)
     metrics.update(source_vocabulary_size=data.source_preprocessor.vocabulary_size,
                    target_vocabulary_size=data.target_preprocessor.vocabulary_size)
+    outputs = {}
     metrics.update(score_decoding(
         model, data.source_preprocessor, data.target_preprocessor, config, data.validation_sources,
         data.validation_targets, evaluate_beam_widths or sorted({1, config.beam_width}), passes=decoding_passes,
+        outputs=outputs,
     ))
     metrics["wall_time_s"] = round(time.perf_counter() - started, 1)
     write_text_atomic(os.path.join(run_dir, SEQ2SEQ_RUN_FILES["metrics"]), json.dumps(metrics, indent=2) + "\n")
-    return Seq2SeqTrainResult(model, data.source_preprocessor, data.target_preprocessor, config, metrics, run_dir)
+    return Seq2SeqTrainResult(model, data.source_preprocessor, data.target_preprocessor, config, metrics, run_dir,
+                              data.validation_sources, data.validation_targets, outputs)

@@ -31,6 +31,7 @@ from keras_rnn.seq2seq_training import (
     SEQ2SEQ_RUN_FILES,
     batch_splits,
     compile_seq2seq,
+    decoding_name,
     fit_and_save_seq2seq,
     generate,
 )
@@ -145,16 +146,19 @@ def rouge_report(summaries: list[str], targets: list[str], references: list[list
 
 
 def score_summaries(model, preprocessor, config, documents, targets, references, beam_widths,
-                    passes: int = 1) -> dict:
-    """ROUGE and documents/s of each beam width (1 = greedy) on the validation documents."""
+                    passes: int = 1, outputs: dict | None = None) -> dict:
+    """ROUGE and documents/s of each beam width (1 = greedy) on the validation documents. When `outputs`
+    is a dict, the summaries are stored in it too, by `decoding_name`."""
     figures = {}
     for width in beam_widths:
         generator = Seq2SeqGenerator.from_model(model, preprocessor, preprocessor, config, beam_width=width)
-        outputs, rate = generate(generator, documents, passes=passes)
-        name = "greedy" if width == 1 else f"beam{width}"
-        figures.update({f"val_{key}_{name}": value for key, value in rouge_report(outputs, targets, references).items()})
+        decoded, rate = generate(generator, documents, passes=passes)
+        name = decoding_name(width)
+        if outputs is not None:
+            outputs[name] = decoded
+        figures.update({f"val_{key}_{name}": value for key, value in rouge_report(decoded, targets, references).items()})
         figures[f"decode_documents_per_s_{name}"] = round(rate, 1)
-        figures[f"empty_outputs_{name}"] = sum(1 for output in outputs if not output.strip())
+        figures[f"empty_outputs_{name}"] = sum(1 for output in decoded if not output.strip())
     figures["validation_examples"] = len(documents)
     return figures
 
@@ -196,11 +200,19 @@ def prepare_summarization_run_data(config: SummarizationConfig, run_dir: str) ->
 
 @dataclasses.dataclass
 class SummarizationTrainResult:
+    """A finished summarization run: the model of its best epoch, its vocabulary and figures, and the
+    validation split it was scored on (documents, target summaries, any extra references) with what
+    each decoding wrote for it (`validation_outputs`: {"greedy": [...], "beam4": [...]})."""
+
     model: keras.Model
     preprocessor: TextPreprocessor
     config: SummarizationConfig
     metrics: dict
     run_dir: str
+    validation_documents: list[str] = dataclasses.field(default_factory=list)
+    validation_summaries: list[str] = dataclasses.field(default_factory=list)
+    validation_references: list[list[str]] | None = None
+    validation_outputs: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
 
 def train_summarization(
@@ -231,10 +243,13 @@ def train_summarization(
         model = build_compiled_summarization_model(config, data)
     metrics = fit_and_save_seq2seq(model, data, config, run_dir, verbose)
     metrics["vocabulary_size"] = data.preprocessor.vocabulary_size
+    outputs = {}
     metrics.update(score_summaries(
         model, data.preprocessor, config, data.validation_documents, data.validation_summaries,
         data.validation_references, evaluate_beam_widths or sorted({1, config.beam_width}), passes=decoding_passes,
+        outputs=outputs,
     ))
     metrics["wall_time_s"] = round(time.perf_counter() - started, 1)
     write_text_atomic(paths["metrics"], json.dumps(metrics, indent=2) + "\n")
-    return SummarizationTrainResult(model, data.preprocessor, config, metrics, run_dir)
+    return SummarizationTrainResult(model, data.preprocessor, config, metrics, run_dir, data.validation_documents,
+                                    data.validation_summaries, data.validation_references, outputs)

@@ -87,7 +87,7 @@ def test_translation_notebook(tmp_path, monkeypatch):
         TARGET=tiny.pop("target"), TSV_COLUMNS=tiny.pop("tsv_columns"), EPOCHS=1,
         EMBEDDING_DIM=tiny.pop("embedding_dim"), ENCODER_UNITS=tiny.pop("encoder_units"),
         DECODER_UNITS=tiny.pop("decoder_units"), ATTENTION="bahdanau",
-        BEAM_WIDTH=tiny.pop("beam_width"), CONFIG={**tiny, "epochs": 1}, COMPARE_EXAMPLES=30,
+        BEAM_WIDTH=tiny.pop("beam_width"), CONFIG={**tiny, "epochs": 1},
         SENTENCES=["Drei eins vier.", "Neun acht sieben sechs."],
     )
     text = printed(notebook)

@@ -66,6 +66,20 @@ def test_copy_coverage_model_writes_unseen_names(summarization):
     assert exact >= 0.9, list(zip(outputs, held_out))[:5]
 
 
+def test_the_result_keeps_the_validation_split_and_what_each_decoding_wrote(summarization):
+    result, _ = summarization
+    count = result.metrics["validation_examples"]
+    assert len(result.validation_documents) == len(result.validation_summaries) == count
+    assert set(result.validation_outputs) == {"greedy", "beam3"}
+    for name, outputs in result.validation_outputs.items():
+        assert len(outputs) == count
+        figures = rouge_report(outputs, result.validation_summaries, result.validation_references)
+        assert figures["rouge2"] == result.metrics[f"val_rouge2_{name}"]
+    # the outputs are in document order: most of them are the document's own target summary
+    matches = sum(o == s for o, s in zip(result.validation_outputs["beam3"], result.validation_summaries))
+    assert matches >= 0.9 * count
+
+
 def test_summary_savedmodel_runs_with_tensorflow_alone(summarization):
     _, path = summarization
     document, summary = memos(1, seed=123)[0]

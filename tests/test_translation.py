@@ -13,6 +13,8 @@ import tensorflow as tf
 from keras_rnn.cli import main
 from keras_rnn.config import TranslationConfig
 from keras_rnn.export import export_seq2seq, read_manifest
+from keras_rnn.metrics import bleu_and_chrf
+from keras_rnn.models.generator import Seq2SeqGenerator
 from keras_rnn.serving import TextGenerator
 
 GERMAN = "null eins zwei drei vier fünf sechs sieben acht neun".split()
@@ -64,6 +66,21 @@ def test_the_model_learns_to_translate_unseen_sentences(translation):
     assert exact >= 0.9, list(zip(outputs, held_out))[:5]
     assert result.metrics["val_bleu_beam3"] >= 90
     assert result.metrics["val_bleu_beam3"] >= result.metrics["val_bleu_greedy"]
+
+
+def test_the_result_keeps_the_validation_split_and_what_each_decoding_wrote(translation):
+    result, _ = translation
+    assert len(result.validation_sources) == len(result.validation_references) == result.metrics["validation_examples"]
+    assert set(result.validation_outputs) == {"greedy", "beam3"}
+    for name, outputs in result.validation_outputs.items():
+        assert len(outputs) == len(result.validation_sources)
+        assert bleu_and_chrf(outputs, result.validation_references)["bleu"] == result.metrics[f"val_bleu_{name}"]
+    # in the order of the sources: the greedy outputs are what a greedy decoder writes for them
+    generator = Seq2SeqGenerator.from_model(result.model, result.source_preprocessor, result.target_preprocessor,
+                                            result.config, beam_width=1)
+    first = result.validation_sources[:5]
+    written = [t.decode("utf-8") for t in generator(tf.constant(first))["text"].numpy()]
+    assert written == result.validation_outputs["greedy"][:5]
 
 
 def test_savedmodel_translates_with_tensorflow_alone(translation):
