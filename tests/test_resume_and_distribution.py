@@ -39,7 +39,7 @@ def history_epochs(run_dir):
 
 
 def test_a_killed_run_resumes_after_its_last_completed_epoch(tmp_path):
-    corpus = write_table(tmp_path / "reviews.tsv", synthetic_reviews(6000, seed=2))
+    corpus = write_table(tmp_path / "reviews.tsv", synthetic_reviews(2500, seed=2))
     run_dir, output = str(tmp_path / "run"), str(tmp_path / "export")
     command = keras_rnn("train", "sentiment", "--corpus", corpus, "--run-dir", run_dir, "--output", output,
                         "--epochs", "6", "--patience", "6", "--batch-size", "16", *SMALL)

@@ -216,7 +216,7 @@ def test_an_unfinished_run_dir_keeps_its_vocabularies_and_history(tmp_path):
 
     corpus = write_pairs(tmp_path / "pairs.tsv", number_words(300, seed=2))
     run_dir = str(tmp_path / "run")
-    first = TranslationConfig(corpus=corpus, **{**TINY_TRANSLATION, "epochs": 1})
+    first = TranslationConfig(corpus=corpus, **{**TINY_TRANSLATION, "epochs": 1, "beam_width": 1})  # greedy: fewer traces
     train_translation(first, run_dir, verbose=0)
     vocabulary = (tmp_path / "run" / "target_vocabulary.txt").read_text(encoding="utf-8")
     # As if killed before the end: the next call reads the saved vocabularies instead of adapting again.
