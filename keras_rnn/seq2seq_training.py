@@ -8,6 +8,7 @@ resume after a kill) → `Seq2SeqGenerator` (decoding) → corpus BLEU / chrF wi
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 import json
 import os
 import time
@@ -49,6 +50,7 @@ class Seq2SeqData:
     train_examples: int
     train_target_tokens: int
     train_batches: int
+    fresh_train: Callable[[], tf.data.Dataset] | None = None  # `train` with its shuffle at the first epoch
 
 
 def make_preprocessors(config) -> tuple[TextPreprocessor, TextPreprocessor]:
@@ -96,29 +98,35 @@ def _pair_lengths(ids: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray]:
 
 
 def batch_pairs(ids: tf.data.Dataset, batch_size: int, shuffle_seed: int | None = None):
-    """Cached, optionally reshuffled every epoch, length-bucketed batches with an exact cardinality."""
+    """Cached, optionally reshuffled every epoch, length-bucketed batches with an exact cardinality; also
+    a function that builds them again with the shuffle back at its first epoch's order."""
     ids = ids.cache()
     source_lengths, target_lengths = _pair_lengths(ids)
     boundaries, batches = pair_length_boundaries(np.maximum(source_lengths, target_lengths), batch_size)
-    if shuffle_seed is not None:
-        ids = ids.shuffle(min(len(source_lengths), 200_000), seed=shuffle_seed, reshuffle_each_iteration=True)
-    dataset = bucket_pairs_by_length(ids, batch_size, boundaries)
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
-    return dataset.prefetch(tf.data.AUTOTUNE), batches, source_lengths, target_lengths
+
+    def make() -> tf.data.Dataset:
+        shuffled = ids
+        if shuffle_seed is not None:
+            shuffled = ids.shuffle(min(len(source_lengths), 200_000), seed=shuffle_seed, reshuffle_each_iteration=True)
+        dataset = bucket_pairs_by_length(shuffled, batch_size, boundaries)
+        return dataset.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(tf.data.AUTOTUNE)
+
+    return make(), batches, source_lengths, target_lengths, make
 
 
 def batch_splits(train_ids: tf.data.Dataset, validation_ids: tf.data.Dataset, config, usable: str):
     """`batch_pairs` on both splits (the training one reshuffled every epoch); an error naming the corpus
-    when either is empty. Returns the two datasets, the training batches per epoch and the training
-    source and target lengths."""
-    train, train_batches, source_lengths, target_lengths = batch_pairs(train_ids, config.batch_size, config.seed)
-    validation, _, validation_lengths, _ = batch_pairs(validation_ids, config.batch_size)
+    when either is empty. Returns the two datasets, the training batches per epoch, the training source
+    and target lengths, and the function that builds the training batches afresh (see `batch_pairs`)."""
+    train, train_batches, source_lengths, target_lengths, fresh_train = batch_pairs(
+        train_ids, config.batch_size, config.seed)
+    validation, _, validation_lengths, _, _ = batch_pairs(validation_ids, config.batch_size)
     if len(source_lengths) == 0 or len(validation_lengths) == 0:
         raise ValueError(
             f"Corpus {config.corpus!r} gave {len(source_lengths)} usable training pairs ({usable}) and "
             f"{len(validation_lengths)} validation pairs; both must be non-empty."
         )
-    return train, validation, train_batches, source_lengths, target_lengths
+    return train, validation, train_batches, source_lengths, target_lengths, fresh_train
 
 
 def prepare_seq2seq_data(
@@ -148,7 +156,7 @@ def prepare_seq2seq_data(
 
     train_ids = pairs_to_ids(train_pairs, source, target).filter(fits)
     validation_ids = pairs_to_ids(validation_pairs, source, target).map(cut)
-    train, validation, train_batches, train_source_lengths, train_target_lengths = batch_splits(
+    train, validation, train_batches, train_source_lengths, train_target_lengths, fresh_train = batch_splits(
         train_ids, validation_ids, config, f"both sides 1..{limit} tokens")
     raw = decoded_pairs(validation_pairs)
     return Seq2SeqData(
@@ -161,6 +169,7 @@ def prepare_seq2seq_data(
         train_examples=len(train_source_lengths),
         train_target_tokens=int(np.sum(train_target_lengths - 1)),
         train_batches=train_batches,
+        fresh_train=fresh_train,
     )
 
 

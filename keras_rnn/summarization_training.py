@@ -11,6 +11,7 @@ the extra human references).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 import json
 import os
 import time
@@ -94,6 +95,7 @@ class SummarizationData:
     train_examples: int
     train_target_tokens: int
     train_batches: int
+    fresh_train: Callable[[], tf.data.Dataset] | None = None  # `train` with its shuffle at the first epoch
 
 
 def prepare_summarization_data(
@@ -114,14 +116,14 @@ def prepare_summarization_data(
 
     train_ids = summary_pairs_to_ids(train_pairs, preprocessor, config).filter(non_empty)
     validation_ids = summary_pairs_to_ids(validation_pairs, preprocessor, config).filter(non_empty)
-    train, validation, train_batches, source_lengths, target_lengths = batch_splits(
+    train, validation, train_batches, source_lengths, target_lengths, fresh_train = batch_splits(
         train_ids, validation_ids, config, "a non-empty document and summary")
     raw = decoded_pairs(validation_pairs)
     return SummarizationData(
         train=train, validation=validation, preprocessor=preprocessor,
         validation_documents=[d for d, _ in raw], validation_summaries=[s.strip() for _, s in raw],
         validation_references=validation_references, train_examples=len(source_lengths),
-        train_target_tokens=int(np.sum(target_lengths - 1)), train_batches=train_batches,
+        train_target_tokens=int(np.sum(target_lengths - 1)), train_batches=train_batches, fresh_train=fresh_train,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+from collections.abc import Callable
 import io
 import json
 import math
@@ -100,6 +101,9 @@ class PreparedData:
     train_tokens: int
     train_batches: int
     validation_batches: int
+    # Builds `train` again with its shuffle at the first epoch's order: `train` reshuffles on every pass,
+    # so runs that share it (search trials) would otherwise each see a different order.
+    fresh_train: Callable[[], tf.data.Dataset] | None = None
 
 
 def texts_to_ids(dataset: tf.data.Dataset, preprocessor: TextPreprocessor) -> tf.data.Dataset:
@@ -125,16 +129,21 @@ def _lengths(ids_dataset: tf.data.Dataset) -> np.ndarray:
 
 
 def _bucketed(ids_dataset, lengths, batch_size, max_length, shuffle_seed=None):
-    """Buckets cached ids; the batch count is exact (a bucket's size does not depend on order)."""
+    """Buckets cached ids; the batch count is exact (a bucket's size does not depend on order). Also
+    returns a function that builds the same batches again with the shuffle back at its first epoch."""
     longest = max_length or int(lengths.max(initial=1))
     boundaries = length_boundaries(longest)
     bucket_sizes = np.bincount(np.searchsorted(boundaries, lengths, side="right"), minlength=len(boundaries) + 1)
     batches = int(sum(math.ceil(n / batch_size) for n in bucket_sizes))
-    if shuffle_seed is not None:
-        ids_dataset = ids_dataset.shuffle(min(len(lengths), 200_000), seed=shuffle_seed, reshuffle_each_iteration=True)
-    dataset = bucket_by_length(ids_dataset, batch_size, longest, boundaries=boundaries)
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
-    return dataset.prefetch(tf.data.AUTOTUNE), batches
+
+    def make() -> tf.data.Dataset:
+        ids = ids_dataset
+        if shuffle_seed is not None:
+            ids = ids.shuffle(min(len(lengths), 200_000), seed=shuffle_seed, reshuffle_each_iteration=True)
+        dataset = bucket_by_length(ids, batch_size, longest, boundaries=boundaries)
+        return dataset.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(tf.data.AUTOTUNE)
+
+    return make(), batches, make
 
 
 def prepare_sentiment_data(config: SentimentConfig, preprocessor: TextPreprocessor | None = None) -> PreparedData:
@@ -162,8 +171,10 @@ def prepare_sentiment_data(config: SentimentConfig, preprocessor: TextPreprocess
             f"Corpus {config.corpus!r} gave {len(train_lengths)} training and {len(validation_lengths)} "
             "validation examples; both must be non-empty."
         )
-    train, train_batches = _bucketed(train_ids, train_lengths, config.batch_size, config.max_length, config.seed)
-    validation, validation_batches = _bucketed(validation_ids, validation_lengths, config.batch_size, config.max_length)
+    train, train_batches, fresh_train = _bucketed(train_ids, train_lengths, config.batch_size, config.max_length,
+                                                  config.seed)
+    validation, validation_batches, _ = _bucketed(validation_ids, validation_lengths, config.batch_size,
+                                                  config.max_length)
     return PreparedData(
         train=train,
         validation=validation,
@@ -173,6 +184,7 @@ def prepare_sentiment_data(config: SentimentConfig, preprocessor: TextPreprocess
         train_tokens=int(np.sum(np.minimum(train_lengths, config.max_length or np.inf))),
         train_batches=train_batches,
         validation_batches=validation_batches,
+        fresh_train=fresh_train,
     )
 
 

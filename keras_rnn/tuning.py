@@ -256,9 +256,12 @@ def make_hypermodel(search, config, space: Mapping[str, Hyperparameter], objecti
                 callbacks.insert(0, DecodedMetrics(
                     lambda m: search.decoded_scores(m, trial_config, data, decode_examples)))
             callbacks += list(kwargs.get("callbacks", []))
+            # Every trial sees the batches in the same order: the shared `train` reshuffles on every pass,
+            # so its order would depend on how many epochs earlier trials ran.
+            train = data.fresh_train() if data.fresh_train else data.train
             started = time.perf_counter()
             history = model.fit(
-                data.train, validation_data=data.validation, epochs=kwargs.get("epochs", trial_config.epochs),
+                train, validation_data=data.validation, epochs=kwargs.get("epochs", trial_config.epochs),
                 initial_epoch=kwargs.get("initial_epoch", 0), callbacks=callbacks, verbose=verbose, shuffle=False,
             ).history
             values = history.get(objective) or [float("nan")]

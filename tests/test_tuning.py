@@ -213,6 +213,30 @@ def test_bayesian_summarization_search_on_validation_rouge(tmp_path):
     assert result.best_config.copy  # copy is the configuration's, never searched
 
 
+def test_every_trial_sees_the_training_batches_in_the_same_order(reviews, tmp_path):
+    import keras_tuner
+
+    from keras_rnn.tuning import SentimentSearch, make_hypermodel
+
+    config = SentimentConfig(corpus=reviews, **{**TINY, "epochs": 2})
+    data = SentimentSearch().prepare(config, str(tmp_path))
+    space = resolve_search_space(config, "val_loss", {"cell": "gru", "units": "8", "embedding_dim": "8",
+                                                     "num_layers": "1"})
+    hypermodel = make_hypermodel(SentimentSearch(), config, space, "val_loss", data, verbose=0)
+    hp = keras_tuner.HyperParameters()
+    # the same trial twice, after the shared dataset has already been through two epochs
+    first = hypermodel.fit(hp, hypermodel.build(hp), epochs=2)
+    second = hypermodel.fit(hp, hypermodel.build(hp), epochs=2)
+    assert first["val_loss"] == second["val_loss"] and first["val_accuracy"] == second["val_accuracy"]
+
+    def order(dataset):
+        return [batch[0].numpy().tobytes() for batch in dataset]
+
+    # fresh_train starts the shuffle over, while `train` goes on to other orders
+    assert order(data.fresh_train()) == order(data.fresh_train())
+    assert order(data.train) != order(data.train)
+
+
 # --- Resume and distribution (real processes) -----------------------------------------------------------
 
 
