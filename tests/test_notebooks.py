@@ -60,6 +60,20 @@ def test_notebooks_open_with_a_title_and_one_parameters_cell(name):
     assert notebook.metadata.kernelspec.name == "python3"
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_notebooks_carry_the_outputs_of_one_full_run_on_the_real_corpora(name):
+    notebook = nbformat.read(str(NOTEBOOKS / name), as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    counts = [cell.execution_count for cell in code]
+    assert counts == list(range(1, len(code) + 1)), counts  # every cell, in order, in one kernel
+    errors = [o for cell in code for o in cell.outputs if o.get("output_type") == "error"]
+    assert not errors, errors[0].get("ename") if errors else None
+    text = printed(notebook)
+    assert re.search(r"^corpus: \S*shared/data/", text, re.M)  # the corpus beside the repo, not a test corpus
+    assert re.search(r"^wall time [\d,]+ s \(setup cell to here\) on \d+ CPU cores", text, re.M)
+    assert images(notebook) >= 1
+
+
 def test_sentiment_notebook(tmp_path, monkeypatch):
     corpus = write_table(tmp_path / "reviews.tsv", synthetic_reviews(500))
     notebook = execute(
