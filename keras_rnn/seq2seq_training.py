@@ -8,10 +8,10 @@ resume after a kill) → `Seq2SeqGenerator` (decoding) → corpus BLEU / chrF wi
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 import json
 import os
 import time
+from collections.abc import Callable
 
 import keras
 import numpy as np
@@ -26,7 +26,7 @@ from keras_rnn.losses import MaskedSequenceCrossentropy
 from keras_rnn.metrics import MaskedPerplexity, MaskedTokenAccuracy, bleu_and_chrf
 from keras_rnn.models.generator import END_TOKEN, START_TOKEN, Seq2SeqGenerator
 from keras_rnn.models.seq2seq import build_translation_model
-from keras_rnn.training import fit_resumable, get_strategy, learning_rate_schedule, open_run_dir
+from keras_rnn.training import fit_resumable, get_strategy, learning_rate_schedule, open_run_dir, shuffled_batches
 
 SEQ2SEQ_RUN_FILES = {
     "config": "config.json",
@@ -50,7 +50,7 @@ class Seq2SeqData:
     train_examples: int
     train_target_tokens: int
     train_batches: int
-    fresh_train: Callable[[], tf.data.Dataset] | None = None  # `train` with its shuffle at the first epoch
+    fresh_train: Callable[[], tf.data.Dataset]  # `train` with its shuffle at the first epoch
 
 
 def make_preprocessors(config) -> tuple[TextPreprocessor, TextPreprocessor]:
@@ -103,14 +103,8 @@ def batch_pairs(ids: tf.data.Dataset, batch_size: int, shuffle_seed: int | None 
     ids = ids.cache()
     source_lengths, target_lengths = _pair_lengths(ids)
     boundaries, batches = pair_length_boundaries(np.maximum(source_lengths, target_lengths), batch_size)
-
-    def make() -> tf.data.Dataset:
-        shuffled = ids
-        if shuffle_seed is not None:
-            shuffled = ids.shuffle(min(len(source_lengths), 200_000), seed=shuffle_seed, reshuffle_each_iteration=True)
-        dataset = bucket_pairs_by_length(shuffled, batch_size, boundaries)
-        return dataset.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(tf.data.AUTOTUNE)
-
+    make = shuffled_batches(ids, len(source_lengths), batches,
+                            lambda shuffled: bucket_pairs_by_length(shuffled, batch_size, boundaries), shuffle_seed)
     return make(), batches, source_lengths, target_lengths, make
 
 

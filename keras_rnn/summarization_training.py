@@ -11,10 +11,10 @@ the extra human references).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 import json
 import os
 import time
+from collections.abc import Callable
 
 import keras
 import numpy as np
@@ -95,7 +95,7 @@ class SummarizationData:
     train_examples: int
     train_target_tokens: int
     train_batches: int
-    fresh_train: Callable[[], tf.data.Dataset] | None = None  # `train` with its shuffle at the first epoch
+    fresh_train: Callable[[], tf.data.Dataset]  # `train` with its shuffle at the first epoch
 
 
 def prepare_summarization_data(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-from collections.abc import Callable
 import io
 import json
 import math
 import os
 import shutil
 import time
+from collections.abc import Callable
 
 import keras
 import numpy as np
@@ -103,7 +103,7 @@ class PreparedData:
     validation_batches: int
     # Builds `train` again with its shuffle at the first epoch's order: `train` reshuffles on every pass,
     # so runs that share it (search trials) would otherwise each see a different order.
-    fresh_train: Callable[[], tf.data.Dataset] | None = None
+    fresh_train: Callable[[], tf.data.Dataset]
 
 
 def texts_to_ids(dataset: tf.data.Dataset, preprocessor: TextPreprocessor) -> tf.data.Dataset:
@@ -128,6 +128,26 @@ def _lengths(ids_dataset: tf.data.Dataset) -> np.ndarray:
     return np.concatenate([batch.numpy() for batch in lengths] or [np.zeros(0, np.int32)])
 
 
+def shuffled_batches(
+    ids: tf.data.Dataset,
+    count: int,
+    batches: int,
+    bucket: Callable[[tf.data.Dataset], tf.data.Dataset],
+    shuffle_seed: int | None = None,
+) -> Callable[[], tf.data.Dataset]:
+    """A function that builds the batches of the `count` cached `ids`: shuffled from `shuffle_seed` (a new
+    order on every pass, starting from the same first order each time the function is called; none when
+    the seed is None), grouped by `bucket`, with the exact cardinality `batches`, prefetched."""
+
+    def make() -> tf.data.Dataset:
+        shuffled = ids
+        if shuffle_seed is not None:
+            shuffled = ids.shuffle(min(count, 200_000), seed=shuffle_seed, reshuffle_each_iteration=True)
+        return bucket(shuffled).apply(tf.data.experimental.assert_cardinality(batches)).prefetch(tf.data.AUTOTUNE)
+
+    return make
+
+
 def _bucketed(ids_dataset, lengths, batch_size, max_length, shuffle_seed=None):
     """Buckets cached ids; the batch count is exact (a bucket's size does not depend on order). Also
     returns a function that builds the same batches again with the shuffle back at its first epoch."""
@@ -135,14 +155,8 @@ def _bucketed(ids_dataset, lengths, batch_size, max_length, shuffle_seed=None):
     boundaries = length_boundaries(longest)
     bucket_sizes = np.bincount(np.searchsorted(boundaries, lengths, side="right"), minlength=len(boundaries) + 1)
     batches = int(sum(math.ceil(n / batch_size) for n in bucket_sizes))
-
-    def make() -> tf.data.Dataset:
-        ids = ids_dataset
-        if shuffle_seed is not None:
-            ids = ids.shuffle(min(len(lengths), 200_000), seed=shuffle_seed, reshuffle_each_iteration=True)
-        dataset = bucket_by_length(ids, batch_size, longest, boundaries=boundaries)
-        return dataset.apply(tf.data.experimental.assert_cardinality(batches)).prefetch(tf.data.AUTOTUNE)
-
+    make = shuffled_batches(ids_dataset, len(lengths), batches,
+                            lambda ids: bucket_by_length(ids, batch_size, longest, boundaries=boundaries), shuffle_seed)
     return make(), batches, make
 
 

@@ -258,7 +258,7 @@ def make_hypermodel(search, config, space: Mapping[str, Hyperparameter], objecti
             callbacks += list(kwargs.get("callbacks", []))
             # Every trial sees the batches in the same order: the shared `train` reshuffles on every pass,
             # so its order would depend on how many epochs earlier trials ran.
-            train = data.fresh_train() if data.fresh_train else data.train
+            train = data.fresh_train()
             started = time.perf_counter()
             history = model.fit(
                 train, validation_data=data.validation, epochs=kwargs.get("epochs", trial_config.epochs),

@@ -18,6 +18,8 @@ from test_translation import TINY_TRANSLATION, number_words, write_pairs
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
+# The line the last cell of every notebook prints
+WALL_TIME = r"^wall time [\d,]+ s \(setup cell to here\) on \d+ CPU cores"
 NAMES = ["01_sentiment.ipynb", "02_translation.ipynb", "03_summarization.ipynb", "04_tuning.ipynb"]
 
 
@@ -30,7 +32,7 @@ def execute(name: str, tmp_path: Path, monkeypatch, **parameters) -> nbformat.No
         kernel_name="python3", cwd=str(NOTEBOOKS), progress_bar=False, request_save_on_cell_execute=False,
     )
     notebook = nbformat.read(str(output), as_version=4)
-    assert re.search(r"^wall time [\d,]+ s \(setup cell to here\) on \d+ CPU cores", printed(notebook), re.M)
+    assert re.search(WALL_TIME, printed(notebook), re.M)
     return notebook
 
 
@@ -70,7 +72,7 @@ def test_committed_notebooks_carry_the_outputs_of_one_full_run_on_the_real_corpo
     assert not errors, errors[0].get("ename") if errors else None
     text = printed(notebook)
     assert re.search(r"^corpus: \S*shared/data/", text, re.M)  # the corpus beside the repo, not a test corpus
-    assert re.search(r"^wall time [\d,]+ s \(setup cell to here\) on \d+ CPU cores", text, re.M)
+    assert re.search(WALL_TIME, text, re.M)
     assert images(notebook) >= 1
 
 
