@@ -17,12 +17,21 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import json
 import os
 import sys
 from collections.abc import Sequence
 
+from keras_rnn.files import read_json_object
+
 TASKS = ("sentiment", "translation", "summarization")
+# Set (to anything but 0) to see the traceback of an expected failure, as --debug does.
+DEBUG_ENV = "KERAS_RNN_DEBUG"
+# Import name → the pip package that provides it, for "missing package" errors.
+PACKAGES = {"keras_tuner": "keras-tuner", "rouge_score": "rouge-score", "sklearn": "scikit-learn",
+            "tensorflow_datasets": "tensorflow-datasets", "tensorflow": "tensorflow-cpu (or tensorflow[and-cuda])",
+            "kt_legacy": "kt-legacy"}
 
 
 def _field_parser(field: dataclasses.Field):
@@ -54,8 +63,7 @@ def explicit_config_values(args, config_class) -> dict:
     """The configuration values the user set: from --config, then flags."""
     values = {}
     if args.config:
-        with open(args.config, encoding="utf-8") as f:
-            values.update(json.load(f))
+        values.update(read_json_object(args.config, "--config"))
     values.update({field.name: getattr(args, field.name) for field in dataclasses.fields(config_class)
                    if getattr(args, field.name) is not None})
     return values
@@ -69,6 +77,12 @@ def _config_class(task: str):
     from keras_rnn.config import SentimentConfig, SummarizationConfig, TranslationConfig
 
     return {"sentiment": SentimentConfig, "translation": TranslationConfig, "summarization": SummarizationConfig}[task]
+
+
+def _download_kwargs(config) -> dict | None:
+    from keras_rnn.data.tfds_source import tfds_prepare_kwargs
+
+    return tfds_prepare_kwargs(config.download_and_prepare_kwargs, config.manual_dir)
 
 
 def _read_texts(args) -> list[str]:
@@ -85,12 +99,17 @@ def _read_texts(args) -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="keras-rnn", description="Recurrent networks for language, in Keras 3.")
+    parser.add_argument("--debug", action="store_true", help=f"show the traceback of a failure (also: {DEBUG_ENV}=1)")
+    # Every command takes --debug too, after its own arguments; SUPPRESS keeps a --debug given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the traceback of a failure")
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a model and export it as a SavedModel")
     tasks = train.add_subparsers(dest="task", required=True, metavar="TASK", help=", ".join(TASKS))
     for task in TASKS:
-        task_parser = tasks.add_parser(task, help=f"train a {task} model")
+        task_parser = tasks.add_parser(task, parents=[common], help=f"train a {task} model")
         task_parser.add_argument("--config", help="JSON file of configuration values (flags override it)")
         task_parser.add_argument("--run-dir", help="checkpoints, logs and history; rerun with it to resume "
                                  "(default: runs/<output name>)")
@@ -105,9 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
         add_config_flags(task_parser, _config_class(task))
 
     evaluate = commands.add_parser(
-        "evaluate", help="sentiment: accuracy, precision/recall/F1, confusion matrix; translation: BLEU and chrF; "
-        "summarization: ROUGE; "
-        "or score a hypotheses file against reference files (--hypotheses)")
+        "evaluate", parents=[common], help="sentiment: accuracy, precision/recall/F1, confusion matrix; "
+        "translation: BLEU and chrF; summarization: ROUGE; or score a hypotheses file against reference files "
+        "(--hypotheses)")
     evaluate.add_argument("model", nargs="?", help="an exported model folder (not with --hypotheses)")
     evaluate.add_argument("--corpus", help="corpus to evaluate on (default: the training corpus)")
     evaluate.add_argument("--split", default="validation",
@@ -134,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
         from keras_rnn.tuning import DEFAULT_OBJECTIVES, OBJECTIVES, TUNERS
 
         task_parser = tune_tasks.add_parser(
-            task, help=f"search {task} hyperparameters",
+            task, parents=[common], help=f"search {task} hyperparameters",
             description="Configuration flags set the base configuration; a searched field given as a flag is "
             "fixed to that value. --hp NAME=SPEC narrows a dimension: a,b,c (choice), MIN:MAX, MIN:MAX:STEP, "
             "MIN:MAX:log (range) or one value.")
@@ -156,14 +175,15 @@ def build_parser() -> argparse.ArgumentParser:
         task_parser.add_argument("--verbose", type=int, default=None, choices=(0, 1, 2), help="Keras fit verbosity")
         add_config_flags(task_parser, _config_class(task))
 
-    predict = commands.add_parser("predict", help="classify texts with an exported model")
+    predict = commands.add_parser("predict", parents=[common], help="classify texts with an exported model")
     predict.add_argument("model", help="an exported model folder")
     predict.add_argument("texts", nargs="*", help="texts to classify; none: read --file or standard input")
     predict.add_argument("--file", help="read one text a line from this file ('-' for standard input)")
     predict.add_argument("--json", action="store_true", help="print one JSON object a line")
 
     for command, task, what in (("translate", "translation", "sentences"), ("summarize", "summarization", "documents")):
-        generate = commands.add_parser(command, help=f"{command} texts with an exported {task} model")
+        generate = commands.add_parser(command, parents=[common],
+                                       help=f"{command} texts with an exported {task} model")
         generate.add_argument("model", help=f"an exported {task} model folder")
         generate.add_argument("texts", nargs="*", help=f"{what} to {command}; none: read --file or standard input")
         generate.add_argument("--file", help="read one text a line from this file ('-' for standard input)")
@@ -175,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _train(args) -> int:
-    from keras_rnn.training import get_strategy
+    from keras_rnn.training import changed_fields, get_strategy, is_finished_run, worker_index
 
     strategy = get_strategy(args.strategy)  # first: multi-worker strategies must precede other TF ops
     config = config_from_args(args, _config_class(args.task))
@@ -184,47 +204,60 @@ def _train(args) -> int:
         raise FileExistsError(f"{args.output!r} already exists; pass --overwrite to replace it.")
     run_dir = args.run_dir or os.path.join("runs", os.path.basename(output.rstrip(os.sep)))
     verbose = "auto" if args.verbose is None else args.verbose
-    if args.task == "summarization":
-        from keras_rnn.export import export_seq2seq
-        from keras_rnn.summarization_training import train_summarization
-
-        result = train_summarization(config, run_dir, overwrite=args.overwrite, strategy=strategy, verbose=verbose)
-        path = export_seq2seq(output, "summarization", result.model, result.preprocessor, result.preprocessor,
-                              config, beam_width=args.export_beam_width, overwrite=args.overwrite,
-                              metrics=result.metrics)
-        print(json.dumps({"run_dir": os.path.abspath(run_dir), "export": path, **result.metrics}))
-        return 0
-    if args.task == "translation":
-        from keras_rnn.export import export_seq2seq
-        from keras_rnn.seq2seq_training import train_translation
-
-        result = train_translation(config, run_dir, overwrite=args.overwrite, strategy=strategy, verbose=verbose)
-        path = export_seq2seq(output, "translation", result.model, result.source_preprocessor,
-                              result.target_preprocessor, config, beam_width=args.export_beam_width,
-                              overwrite=args.overwrite, metrics=result.metrics)
-        print(json.dumps({"run_dir": os.path.abspath(run_dir), "export": path, **result.metrics}))
-        return 0
-    from keras_rnn.export import export_sentiment
-    from keras_rnn.training import train_sentiment
-
-    result = train_sentiment(config, run_dir, overwrite=args.overwrite, strategy=strategy, verbose=verbose)
-    if result.run_dir != run_dir:  # a non-chief worker: the chief exports
-        return 0
-    path = export_sentiment(output, result.model, result.preprocessor, result.class_names, config,
-                            overwrite=args.overwrite, metrics=result.metrics)
+    train, load_finished, export = _task_training(args)
+    if is_finished_run(run_dir) and not args.overwrite and worker_index(strategy)[0] == 0:
+        # Trained before, export missing (it failed, e.g. on a full disk): export that run, do not train again.
+        changed = changed_fields(run_dir, config)
+        if changed:
+            raise FileExistsError(
+                f"Run directory {run_dir!r} holds a finished run with a different configuration (changed: "
+                f"{changed}); pass --overwrite to train again there, or choose another --run-dir.")
+        result = load_finished(config, run_dir)
+        print(f"{run_dir}: finished run found; exporting it without training again", file=sys.stderr)
+    else:
+        result = train(config, run_dir, overwrite=args.overwrite, strategy=strategy, verbose=verbose)
+        if result.run_dir != run_dir:  # a non-chief worker: the chief exports
+            return 0
+    path = export(output, result, config)
     print(json.dumps({"run_dir": os.path.abspath(run_dir), "export": path, **result.metrics}))
     return 0
+
+
+def _task_training(args):
+    """(train, load_finished, export) of `args.task`: export(output, result, config) -> path."""
+    from keras_rnn.export import export_sentiment, export_seq2seq
+
+    if args.task == "summarization":
+        from keras_rnn.summarization_training import load_finished_summarization, train_summarization
+
+        def export(output, result, config):
+            return export_seq2seq(output, "summarization", result.model, result.preprocessor, result.preprocessor,
+                                  config, beam_width=args.export_beam_width, overwrite=args.overwrite,
+                                  metrics=result.metrics)
+
+        return train_summarization, load_finished_summarization, export
+    if args.task == "translation":
+        from keras_rnn.seq2seq_training import load_finished_translation, train_translation
+
+        def export(output, result, config):
+            return export_seq2seq(output, "translation", result.model, result.source_preprocessor,
+                                  result.target_preprocessor, config, beam_width=args.export_beam_width,
+                                  overwrite=args.overwrite, metrics=result.metrics)
+
+        return train_translation, load_finished_translation, export
+    from keras_rnn.training import load_finished_sentiment, train_sentiment
+
+    def export(output, result, config):
+        return export_sentiment(output, result.model, result.preprocessor, result.class_names, config,
+                                overwrite=args.overwrite, metrics=result.metrics)
+
+    return train_sentiment, load_finished_sentiment, export
 
 
 def _hp_specs(args) -> dict:
     specs = {}
     if args.space:
-        with open(args.space, encoding="utf-8") as f:
-            loaded = json.load(f)
-        if not isinstance(loaded, dict):
-            raise ValueError(f"--space {args.space!r} must hold a JSON object of {{name: spec}}; "
-                             f"it holds a {type(loaded).__name__}.")
-        specs.update(loaded)
+        specs.update(read_json_object(args.space, "--space"))
     for item in args.hp:
         name, separator, spec = item.partition("=")
         if not separator or not name.strip() or not spec.strip():
@@ -263,7 +296,8 @@ def _evaluate_translation(args, manifest) -> int:
 
     config = TranslationConfig.from_dict(manifest["config"])
     corpus = args.corpus or config.corpus
-    languages = dict(source=config.source, target=config.target, tsv_columns=config.tsv_columns)
+    languages = dict(source=config.source, target=config.target, tsv_columns=config.tsv_columns,
+                     download_and_prepare_kwargs=_download_kwargs(config))
     if args.split == "validation" and corpus == config.corpus:
         dataset = load_parallel(
             corpus, split=config.train_split, validation_corpus=config.validation_corpus,
@@ -309,7 +343,7 @@ def _evaluate_summarization(args, manifest) -> int:
     config = SummarizationConfig.from_dict(manifest["config"])
     corpus = args.corpus or config.corpus
     features = dict(document_feature=config.document_feature, summary_feature=config.summary_feature,
-                    data_dir=config.data_dir)
+                    data_dir=config.data_dir, download_and_prepare_kwargs=_download_kwargs(config))
     if args.split == "validation" and corpus == config.corpus:
         data = load_summarization(corpus, split=config.train_split, validation_corpus=config.validation_corpus,
                                   validation_fraction=config.validation_fraction, seed=config.seed, **features)
@@ -427,7 +461,8 @@ def _evaluate(args) -> int:
     config = SentimentConfig.from_dict(manifest["config"])
     corpus = args.corpus or config.corpus
     read_kwargs = dict(class_names=manifest["class_names"], text_column=config.text_column,
-                       label_column=config.label_column, data_dir=config.data_dir)
+                       label_column=config.label_column, data_dir=config.data_dir,
+                       download_and_prepare_kwargs=_download_kwargs(config))
     if args.split == "validation" and corpus == config.corpus:
         dataset = load_text_classification(
             corpus, split=config.train_split, validation_corpus=config.validation_corpus,
@@ -500,9 +535,62 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "summarize": _generate}
     try:
         return handlers[args.command](args)
-    except (ValueError, FileNotFoundError, FileExistsError) as error:
-        print(f"keras-rnn {args.command}: error: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        resume = " run the same command again to resume" if args.command in ("train", "tune") else ""
+        print(f"keras-rnn {args.command}: interrupted;{resume or ' nothing was written'}", file=sys.stderr)
+        if _debugging(args):
+            raise
+        return 130
+    except Exception as error:  # noqa: BLE001 - expected failures become one line, bugs keep their traceback
+        message = error_message(error)
+        if message is None or _debugging(args):
+            raise
+        print(f"keras-rnn {args.command}: error: {message}", file=sys.stderr)
         return 2
+
+
+def _debugging(args) -> bool:
+    return bool(getattr(args, "debug", False)) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
+
+
+def error_message(error: BaseException) -> str | None:
+    """The one line a user is shown for an expected failure, or None for a bug (which keeps its traceback).
+
+    Expected: bad values and files (`ValueError`, `OSError`: missing, unreadable, a folder where a file was
+    wanted, no space left, no network), a broken archive or compressed file, a missing package, and
+    TensorFlow's runtime errors (out of memory, a file TensorFlow cannot read or write).
+    """
+    import lzma
+    import tarfile
+    import zipfile
+    import zlib
+
+    text = str(error).strip()
+    if isinstance(error, ImportError):
+        module = (error.name or "").split(".")[0]
+        package = PACKAGES.get(module, module or "?")
+        return (f"the Python package {package!r} is missing ({text}); install keras-rnn's requirements: "
+                "pip install -r requirements.txt -e .")
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC or "No space left on device" in text:
+        where = f" while writing {error.filename!r}" if getattr(error, "filename", None) else ""
+        return (f"no space left on device{where}. Nothing half-written was kept in the output folder; free "
+                "some space and run the same command again (a finished training run is exported, not trained again).")
+    if _is_tensorflow_error(error):
+        first = (getattr(error, "message", "") or text).strip().splitlines()
+        summary = first[0] if first else type(error).__name__
+        if type(error).__name__ == "ResourceExhaustedError":
+            return f"out of memory in TensorFlow ({summary}); try a smaller --batch-size or shorter sequences."
+        return f"TensorFlow {type(error).__name__}: {summary}"
+    if isinstance(error, (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError)):
+        return f"a corpus file is not a readable archive or compressed file: {text or type(error).__name__}"
+    if isinstance(error, (ValueError, OSError)):
+        return text or type(error).__name__
+    return None
+
+
+def _is_tensorflow_error(error: BaseException) -> bool:
+    tf = sys.modules.get("tensorflow")
+    return tf is not None and isinstance(error, tf.errors.OpError)
 
 
 if __name__ == "__main__":

@@ -76,6 +76,7 @@ class SentimentConfig(_JsonConfig):
     class_names: list[str] | None = None
     data_dir: str | None = None
     download_and_prepare_kwargs: dict | None = None
+    manual_dir: str | None = None  # files TFDS would download, given by hand (tfds.download.DownloadConfig)
     validation_fraction: float = 0.2
     # Preprocessing
     max_tokens: int = 20000
@@ -155,6 +156,7 @@ class TranslationConfig(_JsonConfig):
     tsv_columns: list[str] | None = None
     data_dir: str | None = None
     download_and_prepare_kwargs: dict | None = None
+    manual_dir: str | None = None  # files TFDS would download, given by hand (tfds.download.DownloadConfig)
     # Tokenization
     source_max_tokens: int = 10000
     target_max_tokens: int = 6000
@@ -247,6 +249,7 @@ class SummarizationConfig(_JsonConfig):
     validation_fraction: float = 0.05
     data_dir: str | None = None
     download_and_prepare_kwargs: dict | None = None
+    manual_dir: str | None = None  # files TFDS would download, given by hand (tfds.download.DownloadConfig)
     # Tokenization
     max_tokens: int = 10000
     max_source_length: int = 400

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import lzma
 import os
 import shutil
+import tarfile
 import tempfile
+import zlib
 from collections.abc import Iterator
 
 
@@ -54,3 +58,31 @@ def atomic_directory(path: str, overwrite: bool = False) -> Iterator[str]:
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
+
+
+@contextlib.contextmanager
+def open_tar(path: str) -> Iterator[tarfile.TarFile]:
+    """`tarfile.open(path)`, with a broken or truncated archive (found on opening or while reading it) reported
+    as a `ValueError` that names the file."""
+    try:
+        with tarfile.open(path) as archive:
+            yield archive
+    except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError, OSError) as error:
+        if isinstance(error, OSError) and not isinstance(error, tarfile.TarError) and error.errno is not None:
+            raise  # a real file-system error (missing, unreadable, disk full) speaks for itself
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise ValueError(f"{path!r} is not a readable tar archive ({reason}).") from error
+
+
+def read_json_object(path: str, what: str) -> dict:
+    """The JSON object in `path`; a `ValueError` naming `what` (e.g. "--config") when it is not valid JSON or
+    not an object."""
+    with open(path, encoding="utf-8") as f:
+        try:
+            loaded = json.load(f)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ValueError(f"{what} {path!r} is not valid JSON: {error}") from None
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{what} {path!r} must hold a JSON object of {{name: value}}; it holds a "
+                         f"{type(loaded).__name__}.")
+    return loaded

@@ -21,6 +21,7 @@ from keras_rnn.config import TranslationConfig
 from keras_rnn.data.batching import bucket_pairs_by_length, pair_length_boundaries
 from keras_rnn.data.parallel import decoded_pairs, load_parallel
 from keras_rnn.data.text import TextPreprocessor
+from keras_rnn.data.tfds_source import tfds_prepare_kwargs
 from keras_rnn.files import write_text_atomic
 from keras_rnn.losses import MaskedSequenceCrossentropy
 from keras_rnn.metrics import MaskedPerplexity, MaskedTokenAccuracy, bleu_and_chrf
@@ -289,12 +290,22 @@ class Seq2SeqTrainResult:
     validation_outputs: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
 
+def load_finished_translation(config: TranslationConfig, run_dir: str) -> Seq2SeqTrainResult:
+    """A finished run's best model, preprocessors and figures, read back from `run_dir` (to export it
+    again without training; the validation outputs are not kept in the run folder)."""
+    with open(os.path.join(run_dir, SEQ2SEQ_RUN_FILES["metrics"]), encoding="utf-8") as f:
+        metrics = json.load(f)
+    model = keras.saving.load_model(os.path.join(run_dir, SEQ2SEQ_RUN_FILES["model"]))
+    source, target = preprocessors_from_run(config, run_dir)
+    return Seq2SeqTrainResult(model, source, target, config, metrics, run_dir)
+
+
 def _load_translation_pairs(config: TranslationConfig):
     data = load_parallel(
         config.corpus, source=config.source, target=config.target, split=config.train_split,
         validation_corpus=config.validation_corpus, validation_fraction=config.validation_fraction,
         seed=config.seed, tsv_columns=config.tsv_columns, data_dir=config.data_dir,
-        download_and_prepare_kwargs=config.download_and_prepare_kwargs,
+        download_and_prepare_kwargs=tfds_prepare_kwargs(config.download_and_prepare_kwargs, config.manual_dir),
     )
     return data.train, data.validation
 

@@ -24,6 +24,7 @@ from keras_rnn.config import SummarizationConfig
 from keras_rnn.data.parallel import decoded_pairs
 from keras_rnn.data.summarization import load_summarization
 from keras_rnn.data.text import TextPreprocessor
+from keras_rnn.data.tfds_source import tfds_prepare_kwargs
 from keras_rnn.files import write_text_atomic
 from keras_rnn.metrics import rouge
 from keras_rnn.models.generator import END_TOKEN, OOV_ID, START_TOKEN, Seq2SeqGenerator
@@ -170,7 +171,7 @@ def _load_summarization_pairs(config: SummarizationConfig):
         config.corpus, split=config.train_split, document_feature=config.document_feature,
         summary_feature=config.summary_feature, validation_corpus=config.validation_corpus,
         validation_fraction=config.validation_fraction, seed=config.seed, data_dir=config.data_dir,
-        download_and_prepare_kwargs=config.download_and_prepare_kwargs,
+        download_and_prepare_kwargs=tfds_prepare_kwargs(config.download_and_prepare_kwargs, config.manual_dir),
     )
     return data.train, data.validation, data.validation_references
 
@@ -215,6 +216,15 @@ class SummarizationTrainResult:
     validation_summaries: list[str] = dataclasses.field(default_factory=list)
     validation_references: list[list[str]] | None = None
     validation_outputs: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+
+
+def load_finished_summarization(config: SummarizationConfig, run_dir: str) -> SummarizationTrainResult:
+    """A finished run's best model, preprocessor and figures, read back from `run_dir` (to export it
+    again without training; the validation outputs are not kept in the run folder)."""
+    with open(os.path.join(run_dir, SUMMARIZATION_RUN_FILES["metrics"]), encoding="utf-8") as f:
+        metrics = json.load(f)
+    model = keras.saving.load_model(os.path.join(run_dir, SUMMARIZATION_RUN_FILES["model"]))
+    return SummarizationTrainResult(model, preprocessor_from_run(config, run_dir), config, metrics, run_dir)
 
 
 def train_summarization(

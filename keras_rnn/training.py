@@ -20,6 +20,7 @@ from keras_rnn.config import LR_SCHEDULES, SentimentConfig
 from keras_rnn.data.batching import bucket_by_length, length_boundaries, padding_fraction
 from keras_rnn.data.corpora import load_text_classification
 from keras_rnn.data.text import TextPreprocessor
+from keras_rnn.data.tfds_source import tfds_prepare_kwargs
 from keras_rnn.files import write_text_atomic
 from keras_rnn.models.classifier import build_sentiment_model
 from keras_rnn.validation import validate_choice
@@ -32,11 +33,13 @@ RUN_FILES = {
     "best_weights": "best.weights.h5",
     "model": "model.keras",
     "metrics": "metrics.json",
+    "class_names": "class_names.json",
 }
 # Fields that may change between a run and its resumption without changing what is trained.
 # Changing these does not invalidate a half-finished run (decoding settings only matter afterwards).
-RESUMABLE_CHANGES = ("epochs", "patience", "beam_width", "length_penalty", "max_length_ratio", "max_length_offset",
-                     "min_length", "no_repeat_ngram_size")
+# Where the data lives (not what it is) may change too.
+RESUMABLE_CHANGES = ("data_dir", "manual_dir", "epochs", "patience", "beam_width", "length_penalty",
+                     "max_length_ratio", "max_length_offset", "min_length", "no_repeat_ngram_size")
 
 
 def get_strategy(name: str = "default") -> tf.distribute.Strategy:
@@ -172,7 +175,7 @@ def prepare_sentiment_data(config: SentimentConfig, preprocessor: TextPreprocess
         text_column=config.text_column,
         label_column=config.label_column,
         data_dir=config.data_dir,
-        download_and_prepare_kwargs=config.download_and_prepare_kwargs,
+        download_and_prepare_kwargs=tfds_prepare_kwargs(config.download_and_prepare_kwargs, config.manual_dir),
     )
     if preprocessor is None:
         preprocessor = TextPreprocessor(config.max_tokens, config.max_length, config.truncating)
@@ -202,15 +205,19 @@ def prepare_sentiment_data(config: SentimentConfig, preprocessor: TextPreprocess
     )
 
 
+def sentiment_preprocessor_from_run(config: SentimentConfig, run_dir: str) -> TextPreprocessor:
+    """The preprocessor of a run, from its saved vocabulary file."""
+    return TextPreprocessor.from_vocabulary_file(
+        os.path.join(run_dir, RUN_FILES["vocabulary"]), max_tokens=config.max_tokens, max_length=config.max_length,
+        truncating=config.truncating,
+    )
+
+
 def prepare_sentiment_run_data(config: SentimentConfig, run_dir: str) -> PreparedData:
     """`prepare_sentiment_data` for a run folder: the vocabulary saved there is reused (a resumed run's
     ids must mean what they meant before), else adapted and saved."""
     vocabulary_path = os.path.join(run_dir, RUN_FILES["vocabulary"])
-    preprocessor = None
-    if os.path.exists(vocabulary_path):
-        preprocessor = TextPreprocessor.from_vocabulary_file(
-            vocabulary_path, max_tokens=config.max_tokens, max_length=config.max_length, truncating=config.truncating
-        )
+    preprocessor = sentiment_preprocessor_from_run(config, run_dir) if os.path.exists(vocabulary_path) else None
     data = prepare_sentiment_data(config, preprocessor)
     if preprocessor is None:
         data.preprocessor.save_vocabulary(vocabulary_path)
@@ -403,7 +410,7 @@ def open_run_dir(run_dir: str, config, overwrite: bool) -> None:
 def check_run_dir(run_dir: str, config, overwrite: bool) -> None:
     """Refuses to clobber a finished run, or to resume one with a different configuration."""
     config_path = os.path.join(run_dir, RUN_FILES["config"])
-    finished = os.path.exists(os.path.join(run_dir, RUN_FILES["metrics"]))
+    finished = is_finished_run(run_dir)
     if overwrite:
         shutil.rmtree(run_dir, ignore_errors=True)
         return
@@ -413,15 +420,25 @@ def check_run_dir(run_dir: str, config, overwrite: bool) -> None:
             "again there, or choose another --run-dir."
         )
     if os.path.exists(config_path):
-        previous = dataclasses.asdict(type(config).load(config_path))
-        current = dataclasses.asdict(config)
-        changed = sorted(k for k in current if current[k] != previous.get(k) and k not in RESUMABLE_CHANGES)
+        changed = changed_fields(run_dir, config)
         if changed:
             raise ValueError(
                 f"Run directory {run_dir!r} holds an unfinished run with a different configuration "
                 f"(changed: {changed}); resume with the same settings, choose another --run-dir, or "
                 "pass --overwrite."
             )
+
+
+def changed_fields(run_dir: str, config) -> list[str]:
+    """The configuration fields that differ from the run saved in `run_dir` (`RESUMABLE_CHANGES` aside)."""
+    previous = dataclasses.asdict(type(config).load(os.path.join(run_dir, RUN_FILES["config"])))
+    current = dataclasses.asdict(config)
+    return sorted(k for k in current if current[k] != previous.get(k) and k not in RESUMABLE_CHANGES)
+
+
+def is_finished_run(run_dir: str) -> bool:
+    """True when `run_dir` holds a run that trained to the end (its figures are written last)."""
+    return os.path.exists(os.path.join(run_dir, RUN_FILES["metrics"]))
 
 
 def train_sentiment(
@@ -476,5 +493,21 @@ def train_sentiment(
         "wall_time_s": round(time.perf_counter() - started, 1),
     }
     model.save(os.path.join(run_dir, RUN_FILES["model"]))
+    write_text_atomic(os.path.join(run_dir, RUN_FILES["class_names"]), json.dumps(data.class_names) + "\n")
     write_text_atomic(os.path.join(run_dir, RUN_FILES["metrics"]), json.dumps(metrics, indent=2) + "\n")
     return TrainResult(model, data.preprocessor, data.class_names, config, metrics, run_dir)
+
+
+def load_finished_sentiment(config: SentimentConfig, run_dir: str) -> TrainResult:
+    """A finished run's best model, preprocessor, class names and figures, read back from `run_dir`
+    (to export it again without training; `check_finished_run` first)."""
+    paths = {key: os.path.join(run_dir, name) for key, name in RUN_FILES.items()}
+    if not os.path.exists(paths["class_names"]):
+        raise FileNotFoundError(f"Run directory {run_dir!r} has no {RUN_FILES['class_names']} (it was trained "
+                                "before runs kept their class names); pass --overwrite to train it again.")
+    with open(paths["class_names"], encoding="utf-8") as f:
+        class_names = json.load(f)
+    with open(paths["metrics"], encoding="utf-8") as f:
+        metrics = json.load(f)
+    model = keras.saving.load_model(paths["model"])
+    return TrainResult(model, sentiment_preprocessor_from_run(config, run_dir), class_names, config, metrics, run_dir)

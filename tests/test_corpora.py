@@ -111,7 +111,7 @@ def test_tfds_arguments_pass_through():
 
 def test_tfds_uses_the_builders_validation_split_when_it_has_one():
     with tfds.testing.mock_data(num_examples=12), \
-            mock.patch.object(corpora, "_tfds_splits", return_value={"train", "validation", "test"}):
+            mock.patch.object(corpora, "tfds_splits", return_value={"train", "validation", "test"}):
         data = load_text_classification("glue/sst2")
         assert (len(examples(data.train)), len(examples(data.validation))) == (12, 12)  # nothing carved
     assert data.class_names == ["negative", "positive"]

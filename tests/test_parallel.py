@@ -79,7 +79,7 @@ def test_validation_is_carved_when_the_corpus_has_none(tmp_path):
 
 def test_tfds_translation_builder_direction_and_validation_split():
     with tfds.testing.mock_data(num_examples=6), \
-            mock.patch.object(parallel, "_tfds_splits", return_value={"train", "validation", "test"}):
+            mock.patch.object(parallel, "tfds_splits", return_value={"train", "validation", "test"}):
         data = load_parallel("ted_hrlr_translate/pt_to_en")
         assert (data.source_language, data.target_language) == ("pt", "en")
         source, target = next(iter(data.train))

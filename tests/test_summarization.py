@@ -162,7 +162,7 @@ def test_train_summarization_reads_a_tfds_builder(tmp_path):
     config = SummarizationConfig(corpus="aeslc", **{**TINY_SUMMARIZATION, "epochs": 1, "max_tokens": 200})
     # The mocked builder is not prepared, so its split names are patched in as TFDS lists them for aeslc.
     with tfds.testing.mock_data(num_examples=64), mock.patch.object(
-            summarization_data, "_tfds_splits", return_value={"train", "validation", "test"}):
+            summarization_data, "tfds_splits", return_value={"train", "validation", "test"}):
         result = train_summarization(config, str(tmp_path / "run"), verbose=0)
     assert result.metrics["validation_examples"] == 64  # the builder's validation split, not a carve
     assert 0 < result.metrics["train_examples"] <= 64 and 0 <= result.metrics["val_rouge1_greedy"] <= 100

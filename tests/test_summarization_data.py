@@ -336,7 +336,7 @@ def test_tfds_builders_read_their_default_document_and_summary_features(name):
 
 def test_tfds_aeslc_uses_the_builder_validation_split():
     with tfds.testing.mock_data(num_examples=5), \
-            mock.patch.object(summarization, "_tfds_splits", return_value={"train", "validation", "test"}):
+            mock.patch.object(summarization, "tfds_splits", return_value={"train", "validation", "test"}):
         data = load_summarization("aeslc")
         expected = [(ex["email_body"].decode(), ex["subject_line"].decode())
                     for ex in tfds.as_numpy(tfds.load("aeslc", split="validation"))]

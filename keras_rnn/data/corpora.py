@@ -14,12 +14,14 @@ import dataclasses
 import gzip
 import hashlib
 import os
-import tarfile
+import shutil
 from collections.abc import Sequence
 
 import numpy as np
 import tensorflow as tf
 
+from keras_rnn.data.tfds_source import load_tfds, tfds_builder, tfds_splits
+from keras_rnn.files import open_tar
 from keras_rnn.validation import validate_fraction
 
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2")
@@ -132,7 +134,8 @@ def load_text_classification(
     if validation_corpus is not None:
         read_kwargs["class_names"] = class_names
         validation, _ = read_classification_split(validation_corpus, "train", **read_kwargs)
-    elif not is_local_source(corpus) and "validation" in _tfds_splits(corpus, read_kwargs.get("data_dir")):
+    elif not is_local_source(corpus) and "validation" in tfds_splits(
+            corpus, read_kwargs.get("data_dir"), ACCEPTED_SOURCES):
         validation, _ = read_classification_split(corpus, "validation", **read_kwargs)
     else:
         validate_fraction("validation_fraction", validation_fraction, allow_zero=False)
@@ -164,26 +167,10 @@ def carve_validation(
 # --- TFDS ------------------------------------------------------------------------------------------
 
 
-def _tfds_splits(name: str, data_dir: str | None) -> set[str]:
-    return set(_tfds_builder(name, data_dir).info.splits.keys())
-
-
-def _tfds_builder(name: str, data_dir: str | None):
-    import tensorflow_datasets as tfds
-
-    try:
-        return tfds.builder(name, data_dir=data_dir)
-    except tfds.core.registered.DatasetNotFoundError as error:
-        raise ValueError(
-            f"Unknown corpus {name!r}: not an existing file or folder, and not a TFDS dataset. "
-            f"Accepted sources: {ACCEPTED_SOURCES}."
-        ) from error
-
-
 def _read_tfds(name, split, text_feature, label_feature, data_dir, download_and_prepare_kwargs):
     import tensorflow_datasets as tfds
 
-    features = _tfds_builder(name, data_dir).info.features
+    features = tfds_builder(name, data_dir, ACCEPTED_SOURCES).info.features
     text_feature = text_feature or _guess_text_feature(name, features)
     for feature, kind in ((text_feature, "text"), (label_feature, "label")):
         if feature not in features:
@@ -193,13 +180,8 @@ def _read_tfds(name, split, text_feature, label_feature, data_dir, download_and_
             )
     if not isinstance(features[label_feature], tfds.features.ClassLabel):
         raise ValueError(f"TFDS feature {label_feature!r} of {name!r} is not a ClassLabel.")
-    dataset = tfds.load(
-        name,
-        split=split,
-        data_dir=data_dir,
-        shuffle_files=False,
-        download_and_prepare_kwargs=download_and_prepare_kwargs,
-    )
+    dataset = load_tfds(name, split, data_dir=data_dir, download_and_prepare_kwargs=download_and_prepare_kwargs,
+                        accepted_sources=ACCEPTED_SOURCES)
     dataset = dataset.map(
         lambda ex: (ex[text_feature], tf.cast(ex[label_feature], tf.int64)),
         num_parallel_calls=tf.data.AUTOTUNE,
@@ -282,8 +264,12 @@ def _extract_archive(path: str) -> str:
         return target
     os.makedirs(os.path.dirname(target), exist_ok=True)
     partial = f"{target}.partial-{os.getpid()}"
-    with tarfile.open(path) as archive:
-        archive.extractall(partial, filter="data")
+    try:
+        with open_tar(path) as archive:
+            archive.extractall(partial, filter="data")
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     os.replace(partial, target)  # a killed extraction never looks complete
     return target
 

@@ -21,7 +21,8 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
-from keras_rnn.data.corpora import _tfds_builder, _tfds_splits, carve_validation
+from keras_rnn.data.corpora import carve_validation
+from keras_rnn.data.tfds_source import load_tfds, tfds_builder, tfds_splits
 from keras_rnn.validation import validate_fraction
 
 PAIR_SUFFIXES = (".tsv", ".tsv.gz", ".txt", ".txt.gz")
@@ -92,7 +93,7 @@ def load_parallel(
         )
     elif _is_local(corpus) and os.path.isdir(corpus) and _validation_name(corpus):
         validation, _, _ = read_parallel_split(corpus, _validation_name(corpus), source=source, target=target)
-    elif not _is_local(corpus) and "validation" in _tfds_splits(corpus, data_dir):
+    elif not _is_local(corpus) and "validation" in tfds_splits(corpus, data_dir, ACCEPTED_PARALLEL_SOURCES):
         validation, _, _ = read_parallel_split(
             corpus, "validation", source=source, target=target, data_dir=data_dir,
             download_and_prepare_kwargs=download_and_prepare_kwargs,
@@ -151,7 +152,7 @@ def _pick_languages(where: str, languages: Sequence[str], source, target, defaul
 def _read_tfds(name, split, source, target, data_dir, download_and_prepare_kwargs):
     import tensorflow_datasets as tfds
 
-    info = _tfds_builder(name, data_dir).info
+    info = tfds_builder(name, data_dir, ACCEPTED_PARALLEL_SOURCES).info
     features = info.features
     if isinstance(features, tfds.features.Translation):
         languages = list(features.languages)
@@ -159,10 +160,8 @@ def _read_tfds(name, split, source, target, data_dir, download_and_prepare_kwarg
         languages = [key for key, feature in features.items() if isinstance(feature, tfds.features.Text)]
     default = tuple(info.supervised_keys) if info.supervised_keys and len(info.supervised_keys) == 2 else None
     source, target = _pick_languages(f"TFDS corpus {name!r}", languages, source, target, default)
-    dataset = tfds.load(
-        name, split=split, data_dir=data_dir, shuffle_files=False,
-        download_and_prepare_kwargs=download_and_prepare_kwargs,
-    )
+    dataset = load_tfds(name, split, data_dir=data_dir, download_and_prepare_kwargs=download_and_prepare_kwargs,
+                        accepted_sources=ACCEPTED_PARALLEL_SOURCES)
     return dataset.map(lambda ex: (ex[source], ex[target]), num_parallel_calls=tf.data.AUTOTUNE), source, target
 
 

@@ -48,13 +48,14 @@ import json
 import lzma
 import os
 import re
-import tarfile
 from collections.abc import Iterator
 
 import tensorflow as tf
 
-from keras_rnn.data.corpora import ARCHIVE_SUFFIXES, _tfds_builder, _tfds_splits, carve_validation, is_local_source
+from keras_rnn.data.corpora import ARCHIVE_SUFFIXES, carve_validation, is_local_source
 from keras_rnn.data.parallel import VALIDATION_SPLIT_NAMES, _open_text
+from keras_rnn.data.tfds_source import load_tfds, tfds_builder, tfds_splits
+from keras_rnn.files import open_tar
 from keras_rnn.validation import validate_fraction
 
 DEFAULT_SUMMARIZATION_CORPUS = "aeslc"
@@ -262,17 +263,11 @@ class _TfdsSource(_Source):
     def __init__(self, corpus, data_dir):
         super().__init__(corpus)
         self.data_dir = data_dir
-        try:
-            self.builder = _tfds_builder(corpus, data_dir)
-        except ValueError as error:  # its message lists the classification sources; name ours instead
-            raise ValueError(
-                f"Unknown corpus {corpus!r}: not an existing file or folder, and not a TFDS dataset. "
-                f"Accepted sources: {ACCEPTED_SUMMARIZATION_SOURCES}."
-            ) from error
+        self.builder = tfds_builder(corpus, data_dir, ACCEPTED_SUMMARIZATION_SOURCES)
 
     def splits(self):
         # Unprepared builders list no splits; then any split name is passed on to tfds.load.
-        return sorted(_tfds_splits(self.corpus, self.data_dir))
+        return sorted(tfds_splits(self.corpus, self.data_dir, ACCEPTED_SUMMARIZATION_SOURCES))
 
     def validation_split(self):
         return "validation" if "validation" in self.splits() else None
@@ -303,10 +298,9 @@ class _TfdsSource(_Source):
                 )
             if not isinstance(features[feature], tfds.features.Text):
                 raise ValueError(f"TFDS feature {feature!r} of {name!r} is not text; it is {features[feature]!r}.")
-        dataset = tfds.load(
-            name, split=split, data_dir=self.data_dir, shuffle_files=False,
-            download_and_prepare_kwargs=download_and_prepare_kwargs,
-        )
+        dataset = load_tfds(name, split, data_dir=self.data_dir,
+                            download_and_prepare_kwargs=download_and_prepare_kwargs,
+                            accepted_sources=ACCEPTED_SUMMARIZATION_SOURCES)
         pair = lambda ex: (ex[document_feature], ex[summary_feature])  # noqa: E731
         dataset = dataset.map(pair, num_parallel_calls=tf.data.AUTOTUNE)
         return _TfdsExamples(dataset)
@@ -405,7 +399,7 @@ class _AeslcSource(_Source):
     def _archive(self) -> dict[str, _Examples]:
         if self._archive_splits is None:
             files: dict[str, dict[str, tuple[str, bytes]]] = {}
-            with tarfile.open(self.path) as archive:
+            with open_tar(self.path) as archive:
                 for member in archive:
                     match = _AESLC_MEMBER.search(member.name)
                     if member.isfile() and match and _is_subject_file(match.group(2)):
