@@ -112,11 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
         task_parser = tasks.add_parser(task, parents=[common], help=f"train a {task} model")
         task_parser.add_argument("--config", help="JSON file of configuration values (flags override it)")
         task_parser.add_argument("--run-dir", help="checkpoints, logs and history; rerun with it to resume "
-                                 "(default: runs/<output name>)")
+                                 f"(default: runs/{task}/<output name>-<hash of the output path>)")
         task_parser.add_argument("--output", default=f"saved_models/{task}", help="export folder (default: %(default)s)")
         task_parser.add_argument("--overwrite", action="store_true", help="replace an existing export / finished run")
         task_parser.add_argument("--strategy", default="default", choices=("default", "mirrored", "multi_worker"),
-                                 help="tf.distribute strategy; multi_worker reads TF_CONFIG (default: %(default)s)")
+                                 help="tf.distribute strategy; multi_worker (sentiment only) reads TF_CONFIG "
+                                 "(default: %(default)s)")
         task_parser.add_argument("--verbose", type=int, default=None, choices=(0, 1, 2), help="Keras fit verbosity")
         if task in ("translation", "summarization"):
             task_parser.add_argument("--export-beam-width", type=int, default=None,
@@ -195,14 +196,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _train(args) -> int:
-    from keras_rnn.training import changed_fields, get_strategy, is_finished_run, worker_index
+    from keras_rnn.training import (
+        changed_fields, check_strategy_supported, default_run_dir, get_strategy, is_finished_run, worker_index,
+    )
 
+    check_strategy_supported(args.task, args.strategy)
     strategy = get_strategy(args.strategy)  # first: multi-worker strategies must precede other TF ops
     config = config_from_args(args, _config_class(args.task))
     output = os.path.abspath(args.output)
     if os.path.exists(output) and not args.overwrite:
         raise FileExistsError(f"{args.output!r} already exists; pass --overwrite to replace it.")
-    run_dir = args.run_dir or os.path.join("runs", os.path.basename(output.rstrip(os.sep)))
+    run_dir = args.run_dir or default_run_dir(args.task, output)
     verbose = "auto" if args.verbose is None else args.verbose
     train, load_finished, export = _task_training(args)
     if is_finished_run(run_dir) and not args.overwrite and worker_index(strategy)[0] == 0:

@@ -21,13 +21,18 @@ class _JsonConfig:
     """JSON save/load shared by the task configurations."""
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+        """The fields, and the task they configure (so a run folder says which task it holds)."""
+        return json.dumps({"task": self.task, **dataclasses.asdict(self)}, indent=2, sort_keys=True)
 
     def save(self, path: str) -> None:
         write_text_atomic(path, self.to_json() + "\n")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]):
+        values = dict(values)
+        task = values.pop("task", cls.task)
+        if task != cls.task:
+            raise ValueError(f"This is a {task} configuration, not a {cls.task} one.")
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:

@@ -27,7 +27,9 @@ from keras_rnn.losses import MaskedSequenceCrossentropy
 from keras_rnn.metrics import MaskedPerplexity, MaskedTokenAccuracy, bleu_and_chrf
 from keras_rnn.models.generator import END_TOKEN, START_TOKEN, Seq2SeqGenerator
 from keras_rnn.models.seq2seq import build_translation_model
-from keras_rnn.training import fit_resumable, get_strategy, learning_rate_schedule, open_run_dir, shuffled_batches
+from keras_rnn.training import (
+    check_strategy_supported, fit_resumable, get_strategy, learning_rate_schedule, open_run_dir, shuffled_batches,
+)
 
 SEQ2SEQ_RUN_FILES = {
     "config": "config.json",
@@ -176,8 +178,8 @@ def compile_seq2seq(model: keras.Model, config, total_steps: int) -> keras.Model
         optimizer=keras.optimizers.Adam(learning_rate, clipnorm=config.clipnorm),
         loss=MaskedSequenceCrossentropy(config.label_smoothing),
         metrics=[MaskedTokenAccuracy(), MaskedPerplexity()],
-        # XLA ("auto" picks it) recompiles for every new (batch, source, target) shape that length
-        # bucketing makes, which cost more than the whole first epoch; without it the speed is the same.
+        # XLA ("auto" picks it when a GPU is present) compiles every new (batch, source, target) shape that
+        # length bucketing makes: epochs several times slower (benchmarks/retracing.py).
         jit_compile=False,
     )
     return model
@@ -340,6 +342,7 @@ def train_translation(
     Writes `config.json`, `source_vocabulary.txt`, `target_vocabulary.txt`, `history.csv`, `logs/`,
     `best.weights.h5`, `model.keras` (best epoch by validation loss) and `metrics.json`.
     """
+    check_strategy_supported("translation", strategy)
     if isinstance(strategy, str):
         strategy = get_strategy(strategy)
     open_run_dir(run_dir, config, overwrite)

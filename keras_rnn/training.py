@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import io
 import json
 import math
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import keras
 import numpy as np
@@ -59,6 +60,21 @@ def get_strategy(name: str = "default") -> tf.distribute.Strategy:
             '"task": {"type": "worker", "index": 0}}\''
         )
     return KerasMultiWorkerMirroredStrategy()
+
+
+# Tasks whose training handles several workers (per-worker run folders, equal step counts, one export).
+MULTI_WORKER_TASKS = ("sentiment",)
+
+
+def check_strategy_supported(task: str, strategy: str | tf.distribute.Strategy) -> None:
+    """Refuses multi-worker training for a task that does not handle workers, before anything is written
+    (every worker would otherwise write the same run folder and export)."""
+    multi_worker = strategy == "multi_worker" or isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+    if multi_worker and task not in MULTI_WORKER_TASKS:
+        raise ValueError(
+            f"Received an invalid value for argument `strategy`: 'multi_worker' is not supported for {task} "
+            f"training (only for {', '.join(MULTI_WORKER_TASKS)}). Accepted values for {task}: 'default', 'mirrored'."
+        )
 
 
 class KerasMultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
@@ -312,6 +328,39 @@ class BestWeightsCheckpoint(keras.callbacks.Callback):
             _save_weights_atomic(self.model, self.path)
 
 
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """`EarlyStopping` that, on a resumed run, starts from the epochs already trained.
+
+    Keras resets `best` and `wait` at every `fit`, so after a kill the patience would start again and a
+    resumed run could train epochs the uninterrupted run never would. Here they are restored from the
+    run's history (the epochs the backup holds): `best` is the best monitored value so far and `wait` the
+    epochs since it.
+
+    Args:
+        history_path: the run's `history.csv` (`keras.callbacks.CSVLogger`).
+        monitor, mode, patience: as for `keras.callbacks.EarlyStopping`.
+    """
+
+    def __init__(self, history_path: str, monitor: str, mode: str, patience: int):
+        super().__init__(monitor=monitor, mode=mode, patience=patience)
+        self.history_path = history_path
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        values = _history_values(self.history_path, self.monitor)
+        if values:
+            best_epoch = int(np.argmax(values) if self.mode == "max" else np.argmin(values))
+            self.best, self.best_epoch, self.wait = values[best_epoch], best_epoch, len(values) - 1 - best_epoch
+
+
+def _history_values(history_path: str, monitor: str) -> list[float]:
+    """The monitored value of each epoch in `history_path`, in epoch order (empty without the file)."""
+    if not os.path.exists(history_path):
+        return []
+    with open(history_path, newline="") as f:
+        return [float(row[monitor]) for row in csv.DictReader(f) if row.get(monitor)]
+
+
 def _drop_unsaved_epochs(history_path: str, backup: keras.callbacks.BackupAndRestore) -> None:
     """Keeps only the history rows of epochs the backup holds: a kill between writing an epoch's row
     and its backup makes that epoch run again, and its row must not appear twice."""
@@ -332,10 +381,7 @@ def _drop_unsaved_epochs(history_path: str, backup: keras.callbacks.BackupAndRes
 
 
 def _best_so_far(history_path: str, monitor: str, mode: str) -> float | None:
-    if not os.path.exists(history_path):
-        return None
-    with open(history_path, newline="") as f:
-        values = [float(row[monitor]) for row in csv.DictReader(f) if row.get(monitor)]
+    values = _history_values(history_path, monitor)
     if not values:
         return None
     return max(values) if mode == "max" else min(values)
@@ -354,13 +400,15 @@ def fit_resumable(
     steps_per_epoch: int | None = None,
     validation_steps: int | None = None,
     verbose: str | int = "auto",
+    callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> dict[str, list[float]]:
     """Fits with EarlyStopping, TensorBoard, a CSV history, the best epoch's weights and resume.
 
     Run again with the same `run_dir` after a kill, it continues after the last completed epoch
-    (`keras.callbacks.BackupAndRestore`); the best-weights checkpoint remembers the best score of the
-    epochs before the kill, so resuming never replaces a better epoch by a worse one. The model ends
-    with the best epoch's weights.
+    (`keras.callbacks.BackupAndRestore`) as the uninterrupted run would have: the best-weights
+    checkpoint remembers the best score of the epochs before the kill (resuming never replaces a better
+    epoch by a worse one) and early stopping the epochs since it (`ResumableEarlyStopping`). The model
+    ends with the best epoch's weights. `callbacks` run after the run's own, the backup included.
 
     Returns:
         The history of this call's epochs (all epochs are in `run_dir/history.csv`).
@@ -371,10 +419,11 @@ def fit_resumable(
     callbacks = [
         BestWeightsCheckpoint(paths["best_weights"], monitor, mode, best=_best_so_far(paths["history"], monitor, mode)),
         keras.callbacks.CSVLogger(paths["history"], append=True),
-        keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=patience),
+        ResumableEarlyStopping(paths["history"], monitor, mode, patience),
         keras.callbacks.TensorBoard(os.path.join(run_dir, "logs")),
         # Last, so an epoch is marked done only after its history row and checkpoint are written.
         backup,
+        *callbacks,
     ]
     history = model.fit(
         train, validation_data=validation, epochs=epochs, callbacks=callbacks, verbose=verbose, shuffle=False,
@@ -414,6 +463,10 @@ def check_run_dir(run_dir: str, config, overwrite: bool) -> None:
     if overwrite:
         shutil.rmtree(run_dir, ignore_errors=True)
         return
+    held = run_task(run_dir)
+    if held is not None and held != config.task:
+        raise FileExistsError(f"Run directory {run_dir!r} holds a {held} run, not a {config.task} one; choose "
+                              "another --run-dir (or pass --overwrite to replace that run).")
     if finished:
         raise FileExistsError(
             f"Run directory {run_dir!r} holds a finished run; pass overwrite=True (--overwrite) to train "
@@ -427,6 +480,31 @@ def check_run_dir(run_dir: str, config, overwrite: bool) -> None:
                 f"(changed: {changed}); resume with the same settings, choose another --run-dir, or "
                 "pass --overwrite."
             )
+        previous = type(config).load(config_path)
+        if config.epochs != previous.epochs and config.lr_schedule != "constant":
+            # The schedule's length is epochs × steps: another epoch count would rescale it mid-run.
+            raise ValueError(
+                f"Run directory {run_dir!r} holds an unfinished run; resuming it with epochs {previous.epochs} → "
+                f"{config.epochs} would stretch its {config.lr_schedule} learning-rate schedule mid-run. Resume "
+                f"with --epochs {previous.epochs}, or pass --overwrite to train again."
+            )
+
+
+def run_task(run_dir: str) -> str | None:
+    """The task of the run in `run_dir` (from its configuration), or None without one."""
+    path = os.path.join(run_dir, RUN_FILES["config"])
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f).get("task")
+
+
+def default_run_dir(task: str, output: str) -> str:
+    """`runs/<task>/<export name>-<hash of the export's absolute path>`: one folder per export, so two
+    exports of the same name (`a/model`, `b/model`) never share a run."""
+    output = os.path.abspath(output).rstrip(os.sep)
+    digest = hashlib.sha1(output.encode("utf-8")).hexdigest()[:8]
+    return os.path.join("runs", task, f"{os.path.basename(output)}-{digest}")
 
 
 def changed_fields(run_dir: str, config) -> list[str]:

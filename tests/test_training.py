@@ -86,3 +86,92 @@ def test_linear_decay_schedule_reaches_zero_at_the_last_step():
     assert [round(float(schedule(step)), 6) for step in (0, 50, 100)] == [0.01, 0.005, 0.0]
     with pytest.raises(ValueError, match="`lr_schedule`: 'cosine'. Accepted values: 'constant', 'linear_decay'"):
         SentimentConfig(lr_schedule="cosine")
+
+
+class _KillAfterEpoch(__import__("keras").callbacks.Callback):
+    """Stands for a SIGKILL right after an epoch's backup was written."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise RuntimeError("killed")
+
+
+def _frozen_fit(run_dir, callbacks=()):
+    """A model that cannot learn (learning rate 0): its validation loss never improves after epoch 0."""
+    import keras
+    import tensorflow as tf
+
+    from keras_rnn.training import fit_resumable
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.0), loss="mse")
+    data = tf.data.Dataset.from_tensor_slices((np.ones((8, 3), "float32"), np.zeros((8, 1), "float32"))).batch(4)
+    return fit_resumable(model, data, data, str(run_dir), epochs=6, patience=2, monitor="val_loss", mode="min",
+                         verbose=0, callbacks=callbacks)
+
+
+def _history_epochs(run_dir) -> list[int]:
+    with open(os.path.join(run_dir, RUN_FILES["history"]), newline="") as f:
+        return [int(row["epoch"]) for row in csv.DictReader(f)]
+
+
+def test_a_resumed_run_keeps_its_early_stopping_patience(tmp_path):
+    _frozen_fit(tmp_path / "whole")
+    assert _history_epochs(tmp_path / "whole") == [0, 1, 2]  # best at 0, then patience 2
+    killed = tmp_path / "killed"
+    with pytest.raises(RuntimeError, match="killed"):
+        _frozen_fit(killed, callbacks=[_KillAfterEpoch(1)])
+    assert _history_epochs(killed) == [0, 1]
+    history = _frozen_fit(killed)
+    # The resumed fit runs epoch 2 only and stops where the uninterrupted run stopped (a fresh
+    # EarlyStopping would have trained epochs 2, 3 and 4).
+    assert len(history["loss"]) == 1 and _history_epochs(killed) == [0, 1, 2]
+
+
+def test_resuming_a_decaying_schedule_with_other_epochs_is_refused(tmp_path, tiny_tsv):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    SentimentConfig(corpus=tiny_tsv, **TINY).save(str(run_dir / "config.json"))
+    longer = SentimentConfig(corpus=tiny_tsv, **{**TINY, "epochs": TINY["epochs"] + 2})
+    with pytest.raises(ValueError, match=r"epochs 4 → 6 would stretch its linear_decay learning-rate schedule"):
+        train_sentiment(longer, str(run_dir), verbose=0)
+    from keras_rnn.training import check_run_dir
+
+    constant = SentimentConfig(corpus=tiny_tsv, **{**TINY, "lr_schedule": "constant"})
+    constant.save(str(run_dir / "config.json"))
+    check_run_dir(str(run_dir), SentimentConfig(corpus=tiny_tsv, **{**TINY, "lr_schedule": "constant", "epochs": 9}),
+                  overwrite=False)  # a constant learning rate does not depend on the epoch count
+
+
+def test_default_run_folders_never_collide(tmp_path, monkeypatch):
+    from keras_rnn.training import default_run_dir
+
+    monkeypatch.chdir(tmp_path)
+    a, b = default_run_dir("sentiment", "a/model"), default_run_dir("sentiment", "b/model")
+    assert a != b and a.startswith(os.path.join("runs", "sentiment", "model-"))
+    assert default_run_dir("sentiment", str(tmp_path / "a" / "model")) == a  # the same export, however named
+    assert default_run_dir("translation", "a/model").startswith(os.path.join("runs", "translation", "model-"))
+
+
+def test_a_run_folder_of_another_task_is_refused_by_name(tmp_path, tiny_tsv):
+    from keras_rnn.config import TranslationConfig
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    TranslationConfig().save(str(run_dir / "config.json"))
+    with pytest.raises(FileExistsError, match="holds a translation run, not a sentiment one; choose another --run-dir"):
+        train_sentiment(SentimentConfig(corpus=tiny_tsv, **TINY), str(run_dir), verbose=0)
+
+
+def test_configurations_record_their_task():
+    from keras_rnn.config import TranslationConfig
+
+    saved = json.loads(TranslationConfig().to_json())
+    assert saved["task"] == "translation" and TranslationConfig.from_dict(saved) == TranslationConfig()
+    with pytest.raises(ValueError, match="This is a translation configuration, not a sentiment one"):
+        SentimentConfig.from_dict(saved)
