@@ -165,7 +165,8 @@ class TranslationConfig(_JsonConfig):
     # Tokenization
     source_max_tokens: int = 10000
     target_max_tokens: int = 6000
-    max_length: int = 60
+    max_length: int = 60  # training pairs longer than this on either side are skipped
+    max_source_length: int = 200  # translation and evaluation cut longer sources to this many tokens
     lowercase: bool = False
     fold_accents: bool = False
     # Network
@@ -215,7 +216,8 @@ class TranslationConfig(_JsonConfig):
 
     def __post_init__(self):
         validate_fraction("validation_fraction", self.validation_fraction, allow_zero=False)
-        for name in ("source_max_tokens", "target_max_tokens", "max_length", "embedding_dim", "encoder_units",
+        for name in ("source_max_tokens", "target_max_tokens", "max_length", "max_source_length", "embedding_dim",
+                     "encoder_units",
                      "encoder_layers", "decoder_units", "decoder_layers", "attention_units", "batch_size",
                      "epochs", "patience", "beam_width"):
             validate_positive_int(name, getattr(self, name))

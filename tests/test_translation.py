@@ -131,6 +131,20 @@ def test_server_gives_a_defined_output_for_hard_inputs(translation):
     assert empty.shape == (0,)
 
 
+def test_sources_are_cut_at_the_configured_length(translation):
+    import dataclasses
+
+    result, _ = translation
+    config = dataclasses.replace(result.config, max_source_length=5)
+    generator = Seq2SeqGenerator.from_model(result.model, result.source_preprocessor, result.target_preprocessor,
+                                            config, beam_width=1)
+    out = generator(tf.constant(["Eins zwei drei vier fünf sechs sieben acht neun."]))
+    assert out["source_tokens"].shape[1] == 5
+    assert [t.decode() for t in out["source_tokens"][0].numpy()] == ["Eins", "zwei", "drei", "vier", "fünf"]
+    with pytest.raises(ValueError, match="`max_source_length`: 0"):
+        TranslationConfig(max_source_length=0)
+
+
 def test_attention_signature_and_plot(translation, tmp_path):
     from keras_rnn.plotting import plot_attention
 

@@ -107,7 +107,7 @@ class Seq2SeqGenerator(keras.layers.Layer):
             source_preprocessor, target_preprocessor, model.get_layer("encoder"), model.get_layer("decoder"),
             beam_width=config.beam_width if beam_width is None else beam_width,
             length_penalty=config.length_penalty, max_length_ratio=config.max_length_ratio,
-            max_length_offset=config.max_length_offset, max_source_length=getattr(config, "max_source_length", 200),
+            max_length_offset=config.max_length_offset, max_source_length=config.max_source_length,
             min_length=getattr(config, "min_length", 0),
             no_repeat_ngram_size=getattr(config, "no_repeat_ngram_size", 0), name="generator",
         )
