@@ -25,7 +25,6 @@ from collections.abc import Sequence
 
 from keras_rnn.files import read_json_object
 
-TASKS = ("sentiment", "translation", "summarization")
 # Set (to anything but 0) to see the traceback of an expected failure, as --debug does.
 DEBUG_ENV = "KERAS_RNN_DEBUG"
 # Import name → the pip package that provides it, for "missing package" errors.
@@ -74,15 +73,9 @@ def config_from_args(args, config_class):
 
 
 def _config_class(task: str):
-    from keras_rnn.config import SentimentConfig, SummarizationConfig, TranslationConfig
+    from keras_rnn.tasks import get_task
 
-    return {"sentiment": SentimentConfig, "translation": TranslationConfig, "summarization": SummarizationConfig}[task]
-
-
-def _download_kwargs(config) -> dict | None:
-    from keras_rnn.data.tfds_source import tfds_prepare_kwargs
-
-    return tfds_prepare_kwargs(config.download_and_prepare_kwargs, config.manual_dir)
+    return get_task(task).config_class
 
 
 def _read_texts(args) -> list[str]:
@@ -106,10 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="show the traceback of a failure")
     commands = parser.add_subparsers(dest="command", required=True)
 
+    from keras_rnn.tasks import TASKS
+
     train = commands.add_parser("train", help="train a model and export it as a SavedModel")
     tasks = train.add_subparsers(dest="task", required=True, metavar="TASK", help=", ".join(TASKS))
-    for task in TASKS:
-        task_parser = tasks.add_parser(task, parents=[common], help=f"train a {task} model")
+    for task, definition in TASKS.items():
+        task_parser = tasks.add_parser(task, parents=[common], help=f"{definition.description}")
         task_parser.add_argument("--config", help="JSON file of configuration values (flags override it)")
         task_parser.add_argument("--run-dir", help="checkpoints, logs and history; rerun with it to resume "
                                  f"(default: runs/{task}/<output name>-<hash of the output path>)")
@@ -119,10 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
                                  help="tf.distribute strategy; multi_worker (sentiment only) reads TF_CONFIG "
                                  "(default: %(default)s)")
         task_parser.add_argument("--verbose", type=int, default=None, choices=(0, 1, 2), help="Keras fit verbosity")
-        if task in ("translation", "summarization"):
-            task_parser.add_argument("--export-beam-width", type=int, default=None,
-                                     help="beam width fixed in the SavedModel; 1 is greedy (default: --beam-width)")
-        add_config_flags(task_parser, _config_class(task))
+        if definition.add_train_arguments is not None:
+            definition.add_train_arguments(task_parser)
+        add_config_flags(task_parser, definition.config_class)
 
     evaluate = commands.add_parser(
         "evaluate", parents=[common], help="sentiment: accuracy, precision/recall/F1, confusion matrix; "
@@ -149,9 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(evaluate_parser=evaluate)
 
     tune = commands.add_parser("tune", help="search hyperparameters with keras-tuner (resumable, distributable)")
-    tune_tasks = tune.add_subparsers(dest="task", required=True, metavar="TASK", help=", ".join(TASKS))
-    for task in TASKS:
-        from keras_rnn.tuning import DEFAULT_OBJECTIVES, OBJECTIVES, TUNERS
+    from keras_rnn.tuning import DEFAULT_OBJECTIVES, OBJECTIVES, TUNERS
+
+    searchable = [task for task in TASKS if task in OBJECTIVES]
+    tune_tasks = tune.add_subparsers(dest="task", required=True, metavar="TASK", help=", ".join(searchable))
+    for task in searchable:
 
         task_parser = tune_tasks.add_parser(
             task, parents=[common], help=f"search {task} hyperparameters",
@@ -176,9 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
         task_parser.add_argument("--verbose", type=int, default=None, choices=(0, 1, 2), help="Keras fit verbosity")
         add_config_flags(task_parser, _config_class(task))
 
-    predict = commands.add_parser("predict", parents=[common], help="classify texts with an exported model")
+    predict = commands.add_parser("predict", parents=[common],
+                                  help="run an exported model of any task on texts (the task its folder names)")
     predict.add_argument("model", help="an exported model folder")
-    predict.add_argument("texts", nargs="*", help="texts to classify; none: read --file or standard input")
+    predict.add_argument("texts", nargs="*", help="input texts; none: read --file or standard input")
     predict.add_argument("--file", help="read one text a line from this file ('-' for standard input)")
     predict.add_argument("--json", action="store_true", help="print one JSON object a line")
 
@@ -196,19 +193,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _train(args) -> int:
+    from keras_rnn.tasks import get_task
     from keras_rnn.training import (
-        changed_fields, check_strategy_supported, default_run_dir, get_strategy, is_finished_run, worker_index,
+        changed_fields, default_run_dir, get_strategy, is_finished_run, refuse_multi_worker, worker_index,
     )
 
-    check_strategy_supported(args.task, args.strategy)
+    task = get_task(args.task)
+    if not task.multi_worker:
+        refuse_multi_worker(task.name, args.strategy)
     strategy = get_strategy(args.strategy)  # first: multi-worker strategies must precede other TF ops
-    config = config_from_args(args, _config_class(args.task))
+    config = config_from_args(args, task.config_class)
     output = os.path.abspath(args.output)
     if os.path.exists(output) and not args.overwrite:
         raise FileExistsError(f"{args.output!r} already exists; pass --overwrite to replace it.")
-    run_dir = args.run_dir or default_run_dir(args.task, output)
+    run_dir = args.run_dir or default_run_dir(task.name, output)
     verbose = "auto" if args.verbose is None else args.verbose
-    train, load_finished, export = _task_training(args)
     if is_finished_run(run_dir) and not args.overwrite and worker_index(strategy)[0] == 0:
         # Trained before, export missing (it failed, e.g. on a full disk): export that run, do not train again.
         changed = changed_fields(run_dir, config)
@@ -216,46 +215,15 @@ def _train(args) -> int:
             raise FileExistsError(
                 f"Run directory {run_dir!r} holds a finished run with a different configuration (changed: "
                 f"{changed}); pass --overwrite to train again there, or choose another --run-dir.")
-        result = load_finished(config, run_dir)
+        result = task.load_finished(config, run_dir)
         print(f"{run_dir}: finished run found; exporting it without training again", file=sys.stderr)
     else:
-        result = train(config, run_dir, overwrite=args.overwrite, strategy=strategy, verbose=verbose)
+        result = task.train(config, run_dir, overwrite=args.overwrite, strategy=strategy, verbose=verbose)
         if result.run_dir != run_dir:  # a non-chief worker: the chief exports
             return 0
-    path = export(output, result, config)
+    path = task.export(output, result, config, args)
     print(json.dumps({"run_dir": os.path.abspath(run_dir), "export": path, **result.metrics}))
     return 0
-
-
-def _task_training(args):
-    """(train, load_finished, export) of `args.task`: export(output, result, config) -> path."""
-    from keras_rnn.export import export_sentiment, export_seq2seq
-
-    if args.task == "summarization":
-        from keras_rnn.summarization_training import load_finished_summarization, train_summarization
-
-        def export(output, result, config):
-            return export_seq2seq(output, "summarization", result.model, result.preprocessor, result.preprocessor,
-                                  config, beam_width=args.export_beam_width, overwrite=args.overwrite,
-                                  metrics=result.metrics)
-
-        return train_summarization, load_finished_summarization, export
-    if args.task == "translation":
-        from keras_rnn.seq2seq_training import load_finished_translation, train_translation
-
-        def export(output, result, config):
-            return export_seq2seq(output, "translation", result.model, result.source_preprocessor,
-                                  result.target_preprocessor, config, beam_width=args.export_beam_width,
-                                  overwrite=args.overwrite, metrics=result.metrics)
-
-        return train_translation, load_finished_translation, export
-    from keras_rnn.training import load_finished_sentiment, train_sentiment
-
-    def export(output, result, config):
-        return export_sentiment(output, result.model, result.preprocessor, result.class_names, config,
-                                overwrite=args.overwrite, metrics=result.metrics)
-
-    return train_sentiment, load_finished_sentiment, export
 
 
 def _hp_specs(args) -> dict:
@@ -290,81 +258,6 @@ def _tune(args) -> int:
                       "best": result.best_metrics, "best_config": json.loads(result.best_config.to_json()),
                       "export": result.export_path}))
     return 0
-
-
-def _evaluate_translation(args, manifest) -> int:
-    from keras_rnn.config import TranslationConfig
-    from keras_rnn.data.parallel import decoded_pairs, load_parallel, read_parallel_split
-    from keras_rnn.metrics import bleu_and_chrf
-    from keras_rnn.serving import TextGenerator
-
-    config = TranslationConfig.from_dict(manifest["config"])
-    corpus = args.corpus or config.corpus
-    languages = dict(source=config.source, target=config.target, tsv_columns=config.tsv_columns,
-                     download_and_prepare_kwargs=_download_kwargs(config))
-    if args.split == "validation" and corpus == config.corpus:
-        dataset = load_parallel(
-            corpus, split=config.train_split, validation_corpus=config.validation_corpus,
-            validation_fraction=config.validation_fraction, seed=config.seed, data_dir=config.data_dir,
-            **languages).validation
-    else:
-        dataset = read_parallel_split(corpus, args.split, data_dir=config.data_dir, **languages)[0]
-    if args.limit is not None:
-        dataset = dataset.take(args.limit)
-    pairs = decoded_pairs(dataset)
-    if not pairs:
-        raise ValueError(f"Corpus {corpus!r} split {args.split!r} has no sentence pairs to evaluate.")
-    generator = TextGenerator(args.model)
-    outputs = generator.generate([s for s, _ in pairs])
-    scores = bleu_and_chrf(outputs, [t for _, t in pairs])
-    report = {"bleu": scores["bleu"], "chrf": scores["chrf"], "examples": len(pairs),
-              "beam_width": manifest.get("beam_width"), "bleu_signature": scores["bleu_signature"],
-              "chrf_signature": scores["chrf_signature"], "model": os.path.abspath(args.model),
-              "corpus": corpus, "split": args.split}
-    print(scores["bleu_text"])
-    return _report_generated(args, outputs, report)
-
-
-def _report_generated(args, outputs: list[str], report: dict) -> int:
-    """Prints the figures; writes the outputs (one a line) and the figures where the flags ask."""
-    from keras_rnn.files import write_text_atomic
-
-    print(json.dumps(report))
-    if args.output_file:
-        write_text_atomic(args.output_file, "".join(line.replace("\n", " ") + "\n" for line in outputs))
-    if args.json_path:
-        write_text_atomic(args.json_path, json.dumps(report, indent=2) + "\n")
-    return 0
-
-
-def _evaluate_summarization(args, manifest) -> int:
-    from keras_rnn.config import SummarizationConfig
-    from keras_rnn.data.parallel import decoded_pairs
-    from keras_rnn.data.summarization import load_summarization, read_summarization_split
-    from keras_rnn.serving import TextGenerator
-    from keras_rnn.summarization_training import rouge_report
-
-    config = SummarizationConfig.from_dict(manifest["config"])
-    corpus = args.corpus or config.corpus
-    features = dict(document_feature=config.document_feature, summary_feature=config.summary_feature,
-                    data_dir=config.data_dir, download_and_prepare_kwargs=_download_kwargs(config))
-    if args.split == "validation" and corpus == config.corpus:
-        data = load_summarization(corpus, split=config.train_split, validation_corpus=config.validation_corpus,
-                                  validation_fraction=config.validation_fraction, seed=config.seed, **features)
-        dataset, references = data.validation, data.validation_references
-    else:
-        dataset, references = read_summarization_split(corpus, args.split, **features)
-    if args.limit is not None:
-        dataset = dataset.take(args.limit)
-        references = references[: args.limit] if references else references
-    pairs = decoded_pairs(dataset)
-    if not pairs:
-        raise ValueError(f"Corpus {corpus!r} split {args.split!r} has no documents to evaluate.")
-    outputs = TextGenerator(args.model).generate([d for d, _ in pairs])
-    report = rouge_report(outputs, [s.strip() for _, s in pairs], references)
-    report.update(examples=len(pairs), beam_width=manifest.get("beam_width"), use_stemmer=True,
-                  model=os.path.abspath(args.model), corpus=corpus, split=args.split)
-    return _report_generated(args, outputs, report)
 
 
 def _read_segments(path: str) -> list[str]:
@@ -451,59 +344,28 @@ def _evaluate(args) -> int:
     _check_file_arguments(args)
     if args.hypotheses is not None:
         return _evaluate_files(args)
-    from keras_rnn.config import SentimentConfig
-    from keras_rnn.data.corpora import load_text_classification, read_classification_split
     from keras_rnn.export import read_manifest
-    from keras_rnn.metrics import classification_report
-    from keras_rnn.serving import SentimentPredictor
+    from keras_rnn.tasks import get_task
 
     manifest = read_manifest(args.model)
-    if manifest.get("task") == "translation":
-        return _evaluate_translation(args, manifest)
-    if manifest.get("task") == "summarization":
-        return _evaluate_summarization(args, manifest)
-    config = SentimentConfig.from_dict(manifest["config"])
-    corpus = args.corpus or config.corpus
-    read_kwargs = dict(class_names=manifest["class_names"], text_column=config.text_column,
-                       label_column=config.label_column, data_dir=config.data_dir,
-                       download_and_prepare_kwargs=_download_kwargs(config))
-    if args.split == "validation" and corpus == config.corpus:
-        dataset = load_text_classification(
-            corpus, split=config.train_split, validation_corpus=config.validation_corpus,
-            validation_fraction=config.validation_fraction, seed=config.seed, **read_kwargs).validation
-    else:
-        dataset, class_names = read_classification_split(corpus, args.split, **read_kwargs)
-        if list(class_names) != list(manifest["class_names"]):
-            raise ValueError(f"Corpus {corpus!r} has classes {list(class_names)}, but the model was trained on "
-                             f"{manifest['class_names']}; evaluate on a corpus with the same classes.")
-    texts, labels = [], []
-    for text, label in dataset.as_numpy_iterator():
-        texts.append(text)
-        labels.append(int(label))
-    predictor = SentimentPredictor(args.model)
-    probabilities, _ = predictor.predict_arrays(texts)
-    report = classification_report(labels, probabilities.argmax(axis=-1), predictor.class_names)
-    report.update(model=os.path.abspath(args.model), corpus=corpus, split=args.split)
-    print(report["text"])
-    print(json.dumps({k: v for k, v in report.items() if k != "text"}))
-    if args.json_path:
-        from keras_rnn.files import write_text_atomic
-
-        write_text_atomic(args.json_path, json.dumps(report, indent=2) + "\n")
-    return 0
+    task = get_task(manifest.get("task", "sentiment"))
+    if task.evaluate is None:
+        raise ValueError(f"{args.model!r} holds a {task.name} model, which `keras-rnn evaluate` cannot score yet.")
+    return task.evaluate(args, manifest)
 
 
 def _predict(args) -> int:
-    from keras_rnn.serving import SentimentPredictor
+    """Any task's export: one line (or JSON object) a text, from the task its manifest names."""
+    from keras_rnn.export import read_manifest
+    from keras_rnn.tasks import get_task
 
     texts = _read_texts(args)
-    predictor = SentimentPredictor(args.model)
-    for text, prediction in zip(texts, predictor.predict(texts)):
+    task = get_task(read_manifest(args.model).get("task", "sentiment"))
+    for text, row in zip(texts, task.predict(args.model, texts)):
         if args.json:
-            print(json.dumps({"text": text, **prediction}, ensure_ascii=False))
+            print(json.dumps({"text": text, **row}, ensure_ascii=False))
         else:
-            confidence = prediction["probabilities"][prediction["label"]]
-            print(f"{prediction['label']}\t{confidence:.4f}\t{text}")
+            print(task.format_prediction(text, row))
     return 0
 
 

@@ -28,7 +28,7 @@ from keras_rnn.metrics import MaskedPerplexity, MaskedTokenAccuracy, bleu_and_ch
 from keras_rnn.models.generator import END_TOKEN, START_TOKEN, Seq2SeqGenerator
 from keras_rnn.models.seq2seq import build_translation_model
 from keras_rnn.training import (
-    check_strategy_supported, fit_resumable, get_strategy, learning_rate_schedule, open_run_dir, shuffled_batches,
+    refuse_multi_worker, fit_resumable, get_strategy, learning_rate_schedule, open_run_dir, shuffled_batches,
 )
 
 SEQ2SEQ_RUN_FILES = {
@@ -342,7 +342,7 @@ def train_translation(
     Writes `config.json`, `source_vocabulary.txt`, `target_vocabulary.txt`, `history.csv`, `logs/`,
     `best.weights.h5`, `model.keras` (best epoch by validation loss) and `metrics.json`.
     """
-    check_strategy_supported("translation", strategy)
+    refuse_multi_worker("translation", strategy)
     if isinstance(strategy, str):
         strategy = get_strategy(strategy)
     open_run_dir(run_dir, config, overwrite)

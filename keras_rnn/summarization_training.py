@@ -37,7 +37,7 @@ from keras_rnn.seq2seq_training import (
     fit_and_save_seq2seq,
     generate,
 )
-from keras_rnn.training import check_strategy_supported, get_strategy, open_run_dir
+from keras_rnn.training import refuse_multi_worker, get_strategy, open_run_dir
 
 SUMMARIZATION_RUN_FILES = {**{k: SEQ2SEQ_RUN_FILES[k] for k in ("config", "model", "metrics")},
                            "vocabulary": "vocabulary.txt"}
@@ -243,7 +243,7 @@ def train_summarization(
     Writes `config.json`, `vocabulary.txt`, `history.csv`, `logs/`, `best.weights.h5`, `model.keras`
     (best epoch by validation loss) and `metrics.json`.
     """
-    check_strategy_supported("summarization", strategy)
+    refuse_multi_worker("summarization", strategy)
     if isinstance(strategy, str):
         strategy = get_strategy(strategy)
     open_run_dir(run_dir, config, overwrite)

@@ -62,18 +62,13 @@ def get_strategy(name: str = "default") -> tf.distribute.Strategy:
     return KerasMultiWorkerMirroredStrategy()
 
 
-# Tasks whose training handles several workers (per-worker run folders, equal step counts, one export).
-MULTI_WORKER_TASKS = ("sentiment",)
-
-
-def check_strategy_supported(task: str, strategy: str | tf.distribute.Strategy) -> None:
-    """Refuses multi-worker training for a task that does not handle workers, before anything is written
-    (every worker would otherwise write the same run folder and export)."""
-    multi_worker = strategy == "multi_worker" or isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-    if multi_worker and task not in MULTI_WORKER_TASKS:
+def refuse_multi_worker(task: str, strategy: str | tf.distribute.Strategy) -> None:
+    """Refuses multi-worker training for a task whose training does not handle workers, before anything is
+    written (every worker would otherwise write the same run folder and export)."""
+    if strategy == "multi_worker" or isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         raise ValueError(
             f"Received an invalid value for argument `strategy`: 'multi_worker' is not supported for {task} "
-            f"training (only for {', '.join(MULTI_WORKER_TASKS)}). Accepted values for {task}: 'default', 'mirrored'."
+            f"training. Accepted values for {task}: 'default', 'mirrored'."
         )
 
 

@@ -187,6 +187,11 @@ def test_cli_translate_arguments_stdin_json_and_plot(translation, tmp_path, caps
     assert main(["translate", path, "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert rows == [{"text": "Fünf.", "translation": "Five."}, {"text": "Sechs sechs.", "translation": "Six six."}]
+    # `predict` serves any task's export: for a translation model, what `translate` writes.
+    assert main(["predict", path, "Acht acht.", "Null."]) == 0
+    assert capsys.readouterr().out.splitlines() == ["Eight eight.", "Zero."]
+    assert main(["predict", path, "Fünf.", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"text": "Fünf.", "translation": "Five."}
 
 
 def test_cli_evaluate_scores_bleu_and_chrf_on_the_validation_split(translation, tmp_path, capsys):
@@ -230,7 +235,9 @@ def test_an_unfinished_run_dir_keeps_its_vocabularies_and_history(tmp_path):
 
     corpus = write_pairs(tmp_path / "pairs.tsv", number_words(300, seed=2))
     run_dir = str(tmp_path / "run")
-    first = TranslationConfig(corpus=corpus, **{**TINY_TRANSLATION, "epochs": 1, "beam_width": 1})  # greedy: fewer traces
+    # Greedy: fewer traces. A constant learning rate: a run whose rate decays may not change its epoch count.
+    first = TranslationConfig(corpus=corpus, **{**TINY_TRANSLATION, "epochs": 1, "beam_width": 1,
+                                                "lr_schedule": "constant"})
     train_translation(first, run_dir, verbose=0)
     vocabulary = (tmp_path / "run" / "target_vocabulary.txt").read_text(encoding="utf-8")
     # As if killed before the end: the next call reads the saved vocabularies instead of adapting again.
