@@ -22,6 +22,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 from keras_rnn.config import SentimentConfig, SummarizationConfig, TranslationConfig  # noqa: E402
+from keras_rnn.core.strategies import get_strategy  # noqa: E402
 from keras_rnn.data.corpora import load_text_classification, read_classification_split  # noqa: E402
 from keras_rnn.data.parallel import load_parallel  # noqa: E402
 from keras_rnn.data.summarization import load_summarization  # noqa: E402
@@ -40,7 +41,7 @@ from keras_rnn.plotting import plot_attention, plot_confusion_matrix, plot_searc
 from keras_rnn.seq2seq_training import train_translation  # noqa: E402
 from keras_rnn.serving import SentimentPredictor, TextGenerator  # noqa: E402
 from keras_rnn.summarization_training import train_summarization  # noqa: E402
-from keras_rnn.training import get_strategy, train_sentiment  # noqa: E402
+from keras_rnn.training import train_sentiment  # noqa: E402
 from keras_rnn.tuning import run_search  # noqa: E402
 
 __version__ = "0.1.0"

@@ -194,9 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _train(args) -> int:
     from keras_rnn.tasks import get_task
-    from keras_rnn.training import (
-        changed_fields, default_run_dir, get_strategy, is_finished_run, refuse_multi_worker, worker_index,
-    )
+    from keras_rnn.core.runs import changed_fields, default_run_dir, is_finished_run
+    from keras_rnn.core.strategies import get_strategy, refuse_multi_worker, worker_index
 
     task = get_task(args.task)
     if not task.multi_worker:

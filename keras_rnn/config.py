@@ -6,6 +6,7 @@ import dataclasses
 import json
 from typing import Any
 
+from keras_rnn.core.fit import LR_SCHEDULES
 from keras_rnn.data.text import TRUNCATING
 from keras_rnn.files import write_text_atomic
 from keras_rnn.models.attention import LUONG_SCORES
@@ -14,7 +15,6 @@ from keras_rnn.models.seq2seq import ATTENTIONS
 from keras_rnn.search_space import boolean, choice, float_range, int_range
 from keras_rnn.validation import validate_choice, validate_fraction, validate_positive_int
 
-LR_SCHEDULES = ("constant", "linear_decay")
 
 
 class _JsonConfig:

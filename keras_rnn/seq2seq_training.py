@@ -18,7 +18,10 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnn.config import TranslationConfig
-from keras_rnn.data.batching import bucket_pairs_by_length, pair_length_boundaries
+from keras_rnn.core.fit import fit_resumable, learning_rate_schedule
+from keras_rnn.core.runs import open_run_dir
+from keras_rnn.core.strategies import get_strategy, refuse_multi_worker
+from keras_rnn.data.batching import bucket_pairs_by_length, pair_length_boundaries, shuffled_batches
 from keras_rnn.data.parallel import decoded_pairs, load_parallel
 from keras_rnn.data.text import TextPreprocessor
 from keras_rnn.data.tfds_source import tfds_prepare_kwargs
@@ -27,9 +30,6 @@ from keras_rnn.losses import MaskedSequenceCrossentropy
 from keras_rnn.metrics import MaskedPerplexity, MaskedTokenAccuracy, bleu_and_chrf
 from keras_rnn.models.generator import END_TOKEN, START_TOKEN, Seq2SeqGenerator
 from keras_rnn.models.seq2seq import build_translation_model
-from keras_rnn.training import (
-    refuse_multi_worker, fit_resumable, get_strategy, learning_rate_schedule, open_run_dir, shuffled_batches,
-)
 
 SEQ2SEQ_RUN_FILES = {
     "config": "config.json",

@@ -21,6 +21,8 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnn.config import SummarizationConfig
+from keras_rnn.core.runs import open_run_dir
+from keras_rnn.core.strategies import get_strategy, refuse_multi_worker
 from keras_rnn.data.parallel import decoded_pairs
 from keras_rnn.data.summarization import load_summarization
 from keras_rnn.data.text import TextPreprocessor
@@ -37,7 +39,6 @@ from keras_rnn.seq2seq_training import (
     fit_and_save_seq2seq,
     generate,
 )
-from keras_rnn.training import refuse_multi_worker, get_strategy, open_run_dir
 
 SUMMARIZATION_RUN_FILES = {**{k: SEQ2SEQ_RUN_FILES[k] for k in ("config", "model", "metrics")},
                            "vocabulary": "vocabulary.txt"}

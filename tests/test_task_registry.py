@@ -48,7 +48,8 @@ class LongTextResult:
 
 
 def _train(config, run_dir, *, overwrite=False, strategy=None, verbose="auto"):
-    from keras_rnn.training import fit_resumable, open_run_dir
+    from keras_rnn.core.fit import fit_resumable
+    from keras_rnn.core.runs import open_run_dir
 
     open_run_dir(run_dir, config, overwrite)
     with open(config.corpus, encoding="utf-8") as f:
@@ -172,7 +173,8 @@ def test_no_task_module_imports_another_and_the_shared_code_imports_no_task():
         others = {module for module in _imports(path) if module in task_modules and module != name}
         assert not others, f"{name} imports {others}"
     shared = ["training.py", "files.py", "decoding.py", "losses.py", "metrics.py", "export.py", "serving.py",
-              "tasks/base.py", *(f"data/{path.name}" for path in (PACKAGE / "data").glob("*.py")),
+              "tasks/base.py", *(f"core/{path.name}" for path in (PACKAGE / "core").glob("*.py")),
+              *(f"data/{path.name}" for path in (PACKAGE / "data").glob("*.py")),
               *(f"models/{path.name}" for path in (PACKAGE / "models").glob("*.py"))]
     for relative in shared:
         tasks = {module for module in _imports(PACKAGE / relative) if module.startswith("keras_rnn.tasks")}

@@ -7,13 +7,15 @@ import pytest
 
 from conftest import TINY
 from keras_rnn.config import SentimentConfig
-from keras_rnn.training import RUN_FILES, get_strategy, prepare_sentiment_data, train_sentiment
+from keras_rnn.core.runs import RUN_FILES
+from keras_rnn.core.strategies import get_strategy
+from keras_rnn.training import SENTIMENT_RUN_FILES, prepare_sentiment_data, train_sentiment
 
 
 def test_training_learns_the_synthetic_task_and_writes_the_run_dir(trained):
     result, _ = trained
     assert result.metrics["val_accuracy"] >= 0.95
-    for name in RUN_FILES.values():
+    for name in SENTIMENT_RUN_FILES.values():
         assert os.path.exists(os.path.join(result.run_dir, name)), name
     assert os.path.isdir(os.path.join(result.run_dir, "logs"))
     assert not os.path.exists(os.path.join(result.run_dir, "backup"))  # removed once training finished
@@ -105,7 +107,7 @@ def _frozen_fit(run_dir, callbacks=()):
     import keras
     import tensorflow as tf
 
-    from keras_rnn.training import fit_resumable
+    from keras_rnn.core.fit import fit_resumable
 
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
@@ -140,7 +142,7 @@ def test_resuming_a_decaying_schedule_with_other_epochs_is_refused(tmp_path, tin
     longer = SentimentConfig(corpus=tiny_tsv, **{**TINY, "epochs": TINY["epochs"] + 2})
     with pytest.raises(ValueError, match=r"epochs 4 → 6 would stretch its linear_decay learning-rate schedule"):
         train_sentiment(longer, str(run_dir), verbose=0)
-    from keras_rnn.training import check_run_dir
+    from keras_rnn.core.runs import check_run_dir
 
     constant = SentimentConfig(corpus=tiny_tsv, **{**TINY, "lr_schedule": "constant"})
     constant.save(str(run_dir / "config.json"))
@@ -149,7 +151,7 @@ def test_resuming_a_decaying_schedule_with_other_epochs_is_refused(tmp_path, tin
 
 
 def test_default_run_folders_never_collide(tmp_path, monkeypatch):
-    from keras_rnn.training import default_run_dir
+    from keras_rnn.core.runs import default_run_dir
 
     monkeypatch.chdir(tmp_path)
     a, b = default_run_dir("sentiment", "a/model"), default_run_dir("sentiment", "b/model")

@@ -6,6 +6,8 @@ the RNN computes on real tokens, and right padding keeps Keras's cuDNN GRU/LSTM 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import tensorflow as tf
 
 from keras_rnn.validation import validate_positive_int
@@ -104,3 +106,24 @@ def bucket_pairs_by_length(dataset: tf.data.Dataset, batch_size: int, boundaries
         return inputs, target[:, 1:]
 
     return batches.map(teacher_forcing, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def shuffled_batches(
+    ids: tf.data.Dataset,
+    count: int,
+    batches: int,
+    bucket: Callable[[tf.data.Dataset], tf.data.Dataset],
+    shuffle_seed: int | None = None,
+) -> Callable[[], tf.data.Dataset]:
+    """A function that builds the batches of the `count` cached `ids`: shuffled from `shuffle_seed` (a new
+    order on every pass, starting from the same first order each time the function is called; none when
+    the seed is None), grouped by `bucket`, with the exact cardinality `batches`, prefetched."""
+
+    def make() -> tf.data.Dataset:
+        shuffled = ids
+        if shuffle_seed is not None:
+            shuffled = ids.shuffle(min(count, 200_000), seed=shuffle_seed, reshuffle_each_iteration=True)
+        return bucket(shuffled).apply(tf.data.experimental.assert_cardinality(batches)).prefetch(tf.data.AUTOTUNE)
+
+    return make
+
