@@ -98,3 +98,23 @@ def report_outputs(args: argparse.Namespace, outputs: list[str], report: dict) -
     if getattr(args, "json_path", None):
         write_text_atomic(args.json_path, json.dumps(report, indent=2) + "\n")
     return 0
+
+
+# --- What the text-generation tasks (translation, summarization) share -----------------------------
+
+
+def predict_generated(path: str, texts: list[str]) -> list[dict]:
+    """An exported generator's output a text: `{"translation": ...}` or `{"summary": ...}`."""
+    from keras_rnn.serving import TextGenerator
+
+    generator = TextGenerator(path)
+    return [{generator.output_name: output} for output in generator.generate(texts)]
+
+
+def format_generated(text: str, row: dict) -> str:
+    return next(iter(row.values()))
+
+
+def add_export_beam_width(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--export-beam-width", type=int, default=None,
+                        help="beam width fixed in the SavedModel; 1 is greedy (default: --beam-width)")

@@ -6,7 +6,9 @@ import argparse
 import os
 
 from keras_rnn.config import SummarizationConfig
-from keras_rnn.tasks.base import Task, download_kwargs, register, report_outputs
+from keras_rnn.tasks.base import (
+    Task, add_export_beam_width, download_kwargs, format_generated, predict_generated, register, report_outputs,
+)
 
 
 def _train(config, run_dir, **kwargs):
@@ -26,22 +28,6 @@ def _export(path: str, result, config, args: argparse.Namespace) -> str:
 
     return export_seq2seq(path, "summarization", result.model, result.preprocessor, result.preprocessor, config,
                           beam_width=args.export_beam_width, overwrite=args.overwrite, metrics=result.metrics)
-
-
-def _predict(path: str, texts: list[str]) -> list[dict]:
-    from keras_rnn.serving import TextGenerator
-
-    generator = TextGenerator(path)
-    return [{generator.output_name: output} for output in generator.generate(texts)]
-
-
-def _format_prediction(text: str, row: dict) -> str:
-    return next(iter(row.values()))
-
-
-def _add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--export-beam-width", type=int, default=None,
-                        help="beam width fixed in the SavedModel; 1 is greedy (default: --beam-width)")
 
 
 def evaluate(args, manifest) -> int:
@@ -76,6 +62,6 @@ def evaluate(args, manifest) -> int:
 SUMMARIZATION = register(Task(
     name="summarization", config_class=SummarizationConfig,
     description="document → summary (pointer-generator copy, coverage; ROUGE)",
-    train=_train, load_finished=_load_finished, export=_export, predict=_predict,
-    format_prediction=_format_prediction, evaluate=evaluate, add_train_arguments=_add_train_arguments,
+    train=_train, load_finished=_load_finished, export=_export, predict=predict_generated,
+    format_prediction=format_generated, evaluate=evaluate, add_train_arguments=add_export_beam_width,
 ))
