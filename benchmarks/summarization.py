@@ -116,7 +116,7 @@ def rescore(run_dir: str, length_penalties: list[float], ngram_sizes: list[int],
     from keras_rnn.config import SummarizationConfig
     from keras_rnn.data.parallel import decoded_pairs
     from keras_rnn.models.generator import Seq2SeqGenerator
-    from keras_rnn.seq2seq_training import generate
+    from keras_rnn.seq2seq_core import generate
     from keras_rnn.summarization_training import _load_summarization_pairs, preprocessor_from_run, rouge_report
 
     if not os.path.isfile(os.path.join(run_dir, "model.keras")):

@@ -42,7 +42,8 @@ def main() -> None:
     import keras
 
     from keras_rnn.models.seq2seq import build_translation_model
-    from keras_rnn.seq2seq_training import _load_translation_pairs, compile_seq2seq, prepare_seq2seq_data
+    from keras_rnn.seq2seq_core import compile_seq2seq
+    from keras_rnn.seq2seq_training import _load_translation_pairs, prepare_seq2seq_data
 
     keras.utils.set_random_seed(config.seed)
     data = prepare_seq2seq_data(config, *_load_translation_pairs(config))

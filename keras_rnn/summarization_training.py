@@ -21,7 +21,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnn.config import SummarizationConfig
-from keras_rnn.core.runs import open_run_dir
+from keras_rnn.core.runs import RUN_FILES, open_run_dir
 from keras_rnn.core.strategies import get_strategy, refuse_multi_worker
 from keras_rnn.data.parallel import decoded_pairs
 from keras_rnn.data.summarization import load_summarization
@@ -31,17 +31,10 @@ from keras_rnn.files import write_text_atomic
 from keras_rnn.metrics import rouge
 from keras_rnn.models.generator import END_TOKEN, OOV_ID, START_TOKEN, Seq2SeqGenerator
 from keras_rnn.models.seq2seq import build_summarization_model, extended_source_ids, extended_target_ids
-from keras_rnn.seq2seq_training import (
-    SEQ2SEQ_RUN_FILES,
-    batch_splits,
-    compile_seq2seq,
-    decoding_name,
-    fit_and_save_seq2seq,
-    generate,
-)
+from keras_rnn.seq2seq_core import batch_splits, compile_seq2seq, decoding_name, fit_and_save_seq2seq, generate
 
-SUMMARIZATION_RUN_FILES = {**{k: SEQ2SEQ_RUN_FILES[k] for k in ("config", "model", "metrics")},
-                           "vocabulary": "vocabulary.txt"}
+# A summarization run folder: the core's files and the one shared vocabulary.
+SUMMARIZATION_RUN_FILES = {**RUN_FILES, "vocabulary": "vocabulary.txt"}
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 
 

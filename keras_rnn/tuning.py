@@ -147,7 +147,7 @@ class TranslationSearch:
     def decoded_scores(self, model, config, data, limit: int) -> dict:
         from keras_rnn.metrics import bleu_and_chrf
         from keras_rnn.models.generator import Seq2SeqGenerator
-        from keras_rnn.seq2seq_training import generate
+        from keras_rnn.seq2seq_core import generate
 
         generator = Seq2SeqGenerator.from_model(model, data.source_preprocessor, data.target_preprocessor, config,
                                                 beam_width=config.beam_width)
@@ -178,7 +178,7 @@ class SummarizationSearch:
     def decoded_scores(self, model, config, data, limit: int) -> dict:
         from keras_rnn.metrics import rouge
         from keras_rnn.models.generator import Seq2SeqGenerator
-        from keras_rnn.seq2seq_training import generate
+        from keras_rnn.seq2seq_core import generate
 
         generator = Seq2SeqGenerator.from_model(model, data.preprocessor, data.preprocessor, config,
                                                 beam_width=config.beam_width)
