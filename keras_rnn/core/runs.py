@@ -57,14 +57,14 @@ def check_run_dir(run_dir: str, config, overwrite: bool) -> None:
             "again there, or choose another --run-dir."
         )
     if os.path.exists(config_path):
-        changed = changed_fields(run_dir, config)
+        previous = type(config).load(config_path)
+        changed = _changed(previous, config)
         if changed:
             raise ValueError(
                 f"Run directory {run_dir!r} holds an unfinished run with a different configuration "
                 f"(changed: {changed}); resume with the same settings, choose another --run-dir, or "
                 "pass --overwrite."
             )
-        previous = type(config).load(config_path)
         if config.epochs != previous.epochs and config.lr_schedule != "constant":
             # The schedule's length is epochs × steps: another epoch count would rescale it mid-run.
             raise ValueError(
@@ -93,9 +93,12 @@ def default_run_dir(task: str, output: str) -> str:
 
 def changed_fields(run_dir: str, config) -> list[str]:
     """The configuration fields that differ from the run saved in `run_dir` (`RESUMABLE_CHANGES` aside)."""
-    previous = dataclasses.asdict(type(config).load(os.path.join(run_dir, RUN_FILES["config"])))
-    current = dataclasses.asdict(config)
-    return sorted(k for k in current if current[k] != previous.get(k) and k not in RESUMABLE_CHANGES)
+    return _changed(type(config).load(os.path.join(run_dir, RUN_FILES["config"])), config)
+
+
+def _changed(previous, config) -> list[str]:
+    before, current = dataclasses.asdict(previous), dataclasses.asdict(config)
+    return sorted(k for k in current if current[k] != before.get(k) and k not in RESUMABLE_CHANGES)
 
 
 def is_finished_run(run_dir: str) -> bool:

@@ -8,18 +8,7 @@ import os
 
 from keras_rnn.config import SentimentConfig
 from keras_rnn.tasks.base import Task, download_kwargs, register
-
-
-def _train(config, run_dir, **kwargs):
-    from keras_rnn.training import train_sentiment
-
-    return train_sentiment(config, run_dir, **kwargs)
-
-
-def _load_finished(config, run_dir):
-    from keras_rnn.training import load_finished_sentiment
-
-    return load_finished_sentiment(config, run_dir)
+from keras_rnn.training import load_finished_sentiment, train_sentiment
 
 
 def _export(path: str, result, config, args: argparse.Namespace) -> str:
@@ -78,6 +67,6 @@ def evaluate(args: argparse.Namespace, manifest: dict) -> int:
 
 SENTIMENT = register(Task(
     name="sentiment", config_class=SentimentConfig, description="text → class (Embedding → RNN → Dense)",
-    train=_train, load_finished=_load_finished, export=_export, predict=_predict,
+    train=train_sentiment, load_finished=load_finished_sentiment, export=_export, predict=_predict,
     format_prediction=_format_prediction, evaluate=evaluate, multi_worker=True,
 ))

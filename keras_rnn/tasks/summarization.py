@@ -6,21 +6,10 @@ import argparse
 import os
 
 from keras_rnn.config import SummarizationConfig
+from keras_rnn.summarization_training import load_finished_summarization, train_summarization
 from keras_rnn.tasks.base import (
     Task, add_export_beam_width, download_kwargs, format_generated, predict_generated, register, report_outputs,
 )
-
-
-def _train(config, run_dir, **kwargs):
-    from keras_rnn.summarization_training import train_summarization
-
-    return train_summarization(config, run_dir, **kwargs)
-
-
-def _load_finished(config, run_dir):
-    from keras_rnn.summarization_training import load_finished_summarization
-
-    return load_finished_summarization(config, run_dir)
 
 
 def _export(path: str, result, config, args: argparse.Namespace) -> str:
@@ -62,6 +51,6 @@ def evaluate(args, manifest) -> int:
 SUMMARIZATION = register(Task(
     name="summarization", config_class=SummarizationConfig,
     description="document → summary (pointer-generator copy, coverage; ROUGE)",
-    train=_train, load_finished=_load_finished, export=_export, predict=predict_generated,
+    train=train_summarization, load_finished=load_finished_summarization, export=_export, predict=predict_generated,
     format_prediction=format_generated, evaluate=evaluate, add_train_arguments=add_export_beam_width,
 ))

@@ -6,21 +6,10 @@ import argparse
 import os
 
 from keras_rnn.config import TranslationConfig
+from keras_rnn.seq2seq_training import load_finished_translation, train_translation
 from keras_rnn.tasks.base import (
     Task, add_export_beam_width, download_kwargs, format_generated, predict_generated, register, report_outputs,
 )
-
-
-def _train(config, run_dir, **kwargs):
-    from keras_rnn.seq2seq_training import train_translation
-
-    return train_translation(config, run_dir, **kwargs)
-
-
-def _load_finished(config, run_dir):
-    from keras_rnn.seq2seq_training import load_finished_translation
-
-    return load_finished_translation(config, run_dir)
 
 
 def _export(path: str, result, config, args: argparse.Namespace) -> str:
@@ -65,6 +54,6 @@ def evaluate(args, manifest) -> int:
 TRANSLATION = register(Task(
     name="translation", config_class=TranslationConfig,
     description="sentence → sentence (encoder-decoder, attention, beam search; BLEU)",
-    train=_train, load_finished=_load_finished, export=_export, predict=predict_generated,
+    train=train_translation, load_finished=load_finished_translation, export=_export, predict=predict_generated,
     format_prediction=format_generated, evaluate=evaluate, add_train_arguments=add_export_beam_width,
 ))
