@@ -37,14 +37,14 @@ def main() -> None:
 
     import keras
 
-    from keras_rnn.config import TranslationConfig
+    from keras_rnn import TranslationConfig
     from keras_rnn.data.parallel import load_parallel
-    from keras_rnn.seq2seq_training import build_compiled_translation_model, prepare_seq2seq_data
+    from keras_rnn.tasks.translation import build_compiled_translation_model, prepare_seq2seq_data
 
     config = TranslationConfig(corpus=os.path.abspath(args.data), source=args.source, target=args.target,
                                epochs=args.epochs)
-    pairs = load_parallel(config.corpus, source=config.source, target=config.target, seed=config.seed,
-                          validation_fraction=config.validation_fraction)
+    pairs = load_parallel(config.data.corpus, source=config.data.source, target=config.data.target, seed=config.optimization.seed,
+                          validation_fraction=config.data.validation_fraction)
     data = prepare_seq2seq_data(config, pairs.train.take(args.limit), pairs.validation.take(args.limit // 10))
     model = build_compiled_translation_model(config, data)
     model.jit_compile = args.jit_compile == "true"

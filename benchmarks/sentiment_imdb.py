@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--config", help="JSON file of configuration values (flags override it)")
     parser.add_argument("--verbose", type=int, default=2)
     from keras_rnn.cli import add_config_flags, config_from_args
-    from keras_rnn.config import SentimentConfig
+    from keras_rnn import SentimentConfig
 
     add_config_flags(parser, SentimentConfig)  # the same flags as `keras-rnn train sentiment`
     args = parser.parse_args()
@@ -43,7 +43,7 @@ def main() -> None:
 
     import tensorflow as tf
 
-    from keras_rnn.training import train_sentiment
+    from keras_rnn.tasks.sentiment import train_sentiment
 
     args.corpus = os.path.abspath(args.data)
     config = config_from_args(args, SentimentConfig)
@@ -65,7 +65,7 @@ def main() -> None:
         "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "cpu_count": os.cpu_count(),
         "tensorflow": tf.__version__,
-        "config": {k: v for k, v in json.loads(config.to_json()).items() if k != "corpus"},
+        "config": {k: v for k, v in config.flat().items() if k != "corpus"},
         "run_dir": run_dir,
     }
     print(json.dumps(figures))

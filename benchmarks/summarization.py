@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--length-penalties", default="0.6", help="--rescore: beam length penalties to try")
     parser.add_argument("--ngram-sizes", default="0", help="--rescore: no_repeat_ngram_size values to try")
     from keras_rnn.cli import add_config_flags, config_from_args
-    from keras_rnn.config import SummarizationConfig
+    from keras_rnn import SummarizationConfig
 
     add_config_flags(parser, SummarizationConfig)  # the same flags as `keras-rnn train summarization`
     args = parser.parse_args()
@@ -67,15 +67,16 @@ def main() -> None:
 
     from keras_rnn.data.parallel import decoded_pairs
     from keras_rnn.data.summarization import load_summarization
-    from keras_rnn.summarization_training import lead_baseline, rouge_report, train_summarization
+    from keras_rnn.tasks.summarization import lead_baseline, rouge_report, train_summarization
 
     args.corpus = os.path.abspath(args.data)
     base = config_from_args(args, SummarizationConfig)
     name = os.path.basename(os.path.normpath(args.data))
     common = {"data": name, "cpu_count": os.cpu_count(), "tensorflow": tf.__version__}
 
-    data = load_summarization(base.corpus, split=base.train_split, validation_fraction=base.validation_fraction,
-                              seed=base.seed)
+    data = load_summarization(base.data.corpus, split=base.data.train_split,
+                              validation_fraction=base.data.validation_fraction,
+                              validation_split=base.data.validation_split, seed=base.optimization.seed)
     pairs = decoded_pairs(data.validation)
     documents, summaries = [d for d, _ in pairs], [s.strip() for _, s in pairs]
     for k in (int(k) for k in args.lead.split(",") if k.strip()):
@@ -86,11 +87,11 @@ def main() -> None:
 
     root = args.run_dir or tempfile.mkdtemp(prefix="keras_rnn_bench_")
     for variant in variants:
-        config = SummarizationConfig.from_dict({**json.loads(base.to_json()), **VARIANTS[variant]})
+        config = base.replace(**VARIANTS[variant])
         run_dir = os.path.join(root, variant)
         started = time.perf_counter()
         result = train_summarization(config, run_dir, verbose=args.verbose,
-                                     evaluate_beam_widths=(1, config.beam_width))
+                                     evaluate_beam_widths=(1, config.decoding.beam_width))
         m = result.metrics
         print(json.dumps({
             "benchmark": "summarization", "system": variant, **common,
@@ -102,22 +103,20 @@ def main() -> None:
             "train_target_tokens_per_s": round(m["train_target_tokens_per_epoch"] * m["epochs_this_call"]
                                                / m["fit_time_s"]),
             "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            "config": {k: v for k, v in json.loads(config.to_json()).items() if k != "corpus"},
+            "config": {k: v for k, v in config.flat().items() if k != "corpus"},
             "run_dir": run_dir,
         }), flush=True)
 
 
 def rescore(run_dir: str, length_penalties: list[float], ngram_sizes: list[int], beam_width: int | None) -> None:
-    import dataclasses
-
     import keras
 
     import keras_rnn  # noqa: F401  (registers the layers model.keras holds)
-    from keras_rnn.config import SummarizationConfig
+    from keras_rnn import SummarizationConfig
     from keras_rnn.data.parallel import decoded_pairs
-    from keras_rnn.models.generator import Seq2SeqGenerator
-    from keras_rnn.seq2seq_core import generate
-    from keras_rnn.summarization_training import _load_summarization_pairs, preprocessor_from_run, rouge_report
+    from keras_rnn.core.seq2seq import generate
+    from keras_rnn.tasks.summarization import preprocessor_from_run, rouge_report, summary_generator
+    from keras_rnn.tasks.summarization.pipeline import _load_summarization_pairs
 
     if not os.path.isfile(os.path.join(run_dir, "model.keras")):
         sys.exit(f"--rescore {run_dir!r}: no model.keras there (a finished summarization run dir)")
@@ -128,11 +127,11 @@ def rescore(run_dir: str, length_penalties: list[float], ngram_sizes: list[int],
     pairs = decoded_pairs(validation)
     references = validation_references or [[] for _ in pairs]
     halves = {"select": range(0, len(pairs), 2), "confirm": range(1, len(pairs), 2), "all": range(len(pairs))}
-    width = beam_width or config.beam_width
+    width = beam_width or config.decoding.beam_width
     trials = [(1, 0.0, n) for n in ngram_sizes] + [(width, p, n) for p in length_penalties for n in ngram_sizes]
     for beam, penalty, ngram in trials:
-        decoding = dataclasses.replace(config, length_penalty=penalty, no_repeat_ngram_size=ngram)
-        generator = Seq2SeqGenerator.from_model(model, preprocessor, preprocessor, decoding, beam_width=beam)
+        decoding = config.replace(length_penalty=penalty, no_repeat_ngram_size=ngram)
+        generator = summary_generator(model, preprocessor, decoding, beam_width=beam)
         outputs, rate = generate(generator, [d for d, _ in pairs])
         line = {"benchmark": "summarization_decoding", "beam_width": beam,
                 "length_penalty": penalty if beam > 1 else None, "no_repeat_ngram_size": ngram,

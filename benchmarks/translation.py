@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("--rescore", metavar="RUN_DIR", help="decode with this finished run's model; no training")
     parser.add_argument("--passes", type=int, default=1, help="decoding runs per search; rates are the best")
     from keras_rnn.cli import add_config_flags, config_from_args
-    from keras_rnn.config import TranslationConfig
+    from keras_rnn import TranslationConfig
 
     add_config_flags(parser, TranslationConfig)  # the same flags as `keras-rnn train translation`
     args = parser.parse_args()
@@ -55,7 +55,7 @@ def main() -> None:
 
     import tensorflow as tf
 
-    from keras_rnn.seq2seq_training import train_translation
+    from keras_rnn.tasks.translation import train_translation
 
     args.corpus = os.path.abspath(args.data)
     if args.source is None and args.target is None:
@@ -63,15 +63,15 @@ def main() -> None:
     config = config_from_args(args, TranslationConfig)
     run_dir = args.run_dir or tempfile.mkdtemp(prefix="keras_rnn_bench_")
     started = time.perf_counter()
-    result = train_translation(config, run_dir, verbose=args.verbose, evaluate_beam_widths=(1, config.beam_width),
+    result = train_translation(config, run_dir, verbose=args.verbose, evaluate_beam_widths=(1, config.decoding.beam_width),
                                decoding_passes=args.passes)
     wall = time.perf_counter() - started
     m = result.metrics
-    beam = f"beam{config.beam_width}"
+    beam = f"beam{config.decoding.beam_width}"
     figures = {
         "benchmark": "translation",
         "data": os.path.basename(os.path.normpath(args.data)),
-        "direction": f"{config.source}->{config.target}",
+        "direction": f"{config.data.source}->{config.data.target}",
         "val_bleu_greedy": m["val_bleu_greedy"],
         f"val_bleu_{beam}": m[f"val_bleu_{beam}"],
         "val_chrf_greedy": m["val_chrf_greedy"],
@@ -90,7 +90,7 @@ def main() -> None:
         "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "cpu_count": os.cpu_count(),
         "tensorflow": tf.__version__,
-        "config": {k: v for k, v in json.loads(config.to_json()).items() if k != "corpus"},
+        "config": {k: v for k, v in config.flat().items() if k != "corpus"},
         "run_dir": run_dir,
     }
     print(json.dumps(figures))
@@ -99,8 +99,8 @@ def main() -> None:
 def rescore(run_dir: str, beam_width: int | None, passes: int) -> None:
     import tensorflow as tf
 
-    from keras_rnn.config import TranslationConfig
-    from keras_rnn.seq2seq_training import SEQ2SEQ_RUN_FILES, rescore_translation_run
+    from keras_rnn import TranslationConfig
+    from keras_rnn.tasks.translation import SEQ2SEQ_RUN_FILES, rescore_translation_run
 
     if not os.path.isfile(os.path.join(run_dir, SEQ2SEQ_RUN_FILES["model"])):
         sys.exit(f"--rescore {run_dir!r}: no {SEQ2SEQ_RUN_FILES['model']} there (a finished translation run dir)")

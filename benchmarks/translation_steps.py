@@ -11,6 +11,7 @@ For comparing how fast variants start to learn on Multi30k de→en (a full run i
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -29,7 +30,7 @@ def main() -> None:
     parser.add_argument("--embeddings-initializer", default=None,
                         help="a Keras initializer name, e.g. 'uniform' (default: the project's ±0.5 uniform)")
     from keras_rnn.cli import add_config_flags, config_from_args
-    from keras_rnn.config import TranslationConfig
+    from keras_rnn import TranslationConfig
 
     add_config_flags(parser, TranslationConfig)
     args = parser.parse_args()
@@ -42,16 +43,16 @@ def main() -> None:
     import keras
 
     from keras_rnn.models.seq2seq import build_translation_model
-    from keras_rnn.seq2seq_core import compile_seq2seq
-    from keras_rnn.seq2seq_training import _load_translation_pairs, prepare_seq2seq_data
+    from keras_rnn.core.seq2seq import compile_seq2seq
+    from keras_rnn.tasks.translation.pipeline import _load_translation_pairs, prepare_seq2seq_data
 
-    keras.utils.set_random_seed(config.seed)
+    keras.utils.set_random_seed(config.optimization.seed)
     data = prepare_seq2seq_data(config, *_load_translation_pairs(config))
     model = build_translation_model(
         data.source_preprocessor.vocabulary_size, data.target_preprocessor.vocabulary_size,
-        embeddings_initializer=args.embeddings_initializer, **config.model_kwargs(),
+        embeddings_initializer=args.embeddings_initializer, **dataclasses.asdict(config.network),
     )
-    compile_seq2seq(model, config, total_steps=5 * args.steps)
+    compile_seq2seq(model, config.optimization, total_steps=5 * args.steps)
     started = time.perf_counter()
     history = model.fit(data.train.repeat(), steps_per_epoch=args.steps, epochs=1, verbose=0,
                         validation_data=data.validation)

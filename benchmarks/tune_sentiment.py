@@ -57,9 +57,9 @@ def main() -> None:
 
     import tensorflow as tf
 
-    from keras_rnn.config import SentimentConfig
+    from keras_rnn import SentimentConfig
     from keras_rnn.tuning import format_table, run_search
-    from keras_rnn.training import train_sentiment
+    from keras_rnn.tasks.sentiment import train_sentiment
 
     config = SentimentConfig(corpus=os.path.abspath(args.data), epochs=args.epochs)
     root = args.run_dir or tempfile.mkdtemp(prefix="keras_rnn_tune_bench_")

@@ -7,10 +7,13 @@ Public API (see README for the tour):
 - models: `build_sentiment_model`, `article_example_model`, `build_translation_model`,
   `build_summarization_model`, `build_seq2seq_model`, `Seq2SeqGenerator`
 - decoding: `dynamic_decode`, `GreedySearch`, `BeamSearch`, `RandomSampling`
-- training: `SentimentConfig`, `train_sentiment`, `TranslationConfig`, `train_translation`,
-  `SummarizationConfig`, `train_summarization`, `get_strategy`
+- tasks (`keras_rnn.tasks`, each a package: configuration, pipeline, serving): `SentimentConfig`,
+  `train_sentiment`, `TranslationConfig`, `train_translation`, `SummarizationConfig`,
+  `train_summarization`; `TASKS` (name → `Task`); `train(task, config, run_dir)` for any task;
+  `get_strategy`
 - tuning: `run_search` (keras-tuner over every task's builder), `keras_rnn.search_space`
-- export and serving: `export_sentiment`, `SentimentPredictor`, `export_seq2seq`, `TextGenerator`
+- export and serving: `export_sentiment`, `SentimentPredictor`, `export_translation`,
+  `export_summarization`, `TextGenerator`, `predict` (any task's export)
 - evaluation and figures: `classification_report`, `bleu_and_chrf`, `rouge`, `plot_attention`,
   `plot_training_curves`, `plot_confusion_matrix`, `plot_search`
 """
@@ -21,14 +24,13 @@ import os
 # unless the user chose a level.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
-from keras_rnn.config import SentimentConfig, SummarizationConfig, TranslationConfig  # noqa: E402
 from keras_rnn.core.strategies import get_strategy  # noqa: E402
+from keras_rnn.core.train import train  # noqa: E402
 from keras_rnn.data.corpora import load_text_classification, read_classification_split  # noqa: E402
 from keras_rnn.data.parallel import load_parallel  # noqa: E402
 from keras_rnn.data.summarization import load_summarization  # noqa: E402
 from keras_rnn.data.text import TextPreprocessor  # noqa: E402
 from keras_rnn.decoding import BeamSearch, GreedySearch, RandomSampling, dynamic_decode  # noqa: E402
-from keras_rnn.export import export_sentiment, export_seq2seq  # noqa: E402
 from keras_rnn.metrics import bleu_and_chrf, classification_report, rouge  # noqa: E402
 from keras_rnn.models.classifier import article_example_model, build_sentiment_model  # noqa: E402
 from keras_rnn.models.generator import Seq2SeqGenerator  # noqa: E402
@@ -38,10 +40,11 @@ from keras_rnn.models.seq2seq import (  # noqa: E402
     build_translation_model,
 )
 from keras_rnn.plotting import plot_attention, plot_confusion_matrix, plot_search, plot_training_curves  # noqa: E402
-from keras_rnn.seq2seq_training import train_translation  # noqa: E402
-from keras_rnn.serving import SentimentPredictor, TextGenerator  # noqa: E402
-from keras_rnn.summarization_training import train_summarization  # noqa: E402
-from keras_rnn.training import train_sentiment  # noqa: E402
+from keras_rnn.serving import TextGenerator, predict  # noqa: E402
+from keras_rnn.tasks import TASKS  # noqa: E402
+from keras_rnn.tasks.sentiment import SentimentConfig, SentimentPredictor, export_sentiment, train_sentiment  # noqa: E402
+from keras_rnn.tasks.summarization import SummarizationConfig, export_summarization, train_summarization  # noqa: E402
+from keras_rnn.tasks.translation import TranslationConfig, export_translation, train_translation  # noqa: E402
 from keras_rnn.tuning import run_search  # noqa: E402
 
 __version__ = "0.1.0"
@@ -57,7 +60,11 @@ __all__ = [
     "build_seq2seq_model",
     "build_translation_model",
     "dynamic_decode",
-    "export_seq2seq",
+    "export_translation",
+    "export_summarization",
+    "predict",
+    "train",
+    "TASKS",
     "load_parallel",
     "plot_attention",
     "plot_confusion_matrix",

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import errno
 import json
 import os
@@ -33,7 +32,7 @@ PACKAGES = {"keras_tuner": "keras-tuner", "rouge_score": "rouge-score", "sklearn
             "kt_legacy": "kt-legacy"}
 
 
-def _field_parser(field: dataclasses.Field):
+def _field_parser(field: "dataclasses.Field"):
     """The argparse `type` for a config field, from its annotation (lists as comma-separated values)."""
     annotation = str(field.type)
     if annotation.startswith("list"):
@@ -47,23 +46,31 @@ def _field_parser(field: dataclasses.Field):
 
 
 def add_config_flags(parser: argparse.ArgumentParser, config_class) -> None:
-    """One flag per dataclass field, so the flags and the config never drift apart."""
-    for field in dataclasses.fields(config_class):
+    """One flag per configuration field, grouped by the configuration's parts, so the flags and the
+    configuration never drift apart."""
+    owners = config_class.field_parts()
+    groups = {part: parser.add_argument_group(f"{part} ({config_class.parts[part].__name__})")
+              for part in config_class.parts}
+    for field in config_class.fields():
         flag = "--" + field.name.replace("_", "-")
         parse = _field_parser(field)
+        default = f"(default: {config_class.default_value(field.name)})"
+        group = groups[owners[field.name]]
         if parse is None:  # bool
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
-                                help=f"(default: {field.default})")
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=default)
         else:
-            parser.add_argument(flag, type=parse, default=None, help=f"(default: {field.default})")
+            group.add_argument(flag, type=parse, default=None, help=default)
 
 
 def explicit_config_values(args, config_class) -> dict:
-    """The configuration values the user set: from --config, then flags."""
+    """The configuration values the user set, by field name: from --config (grouped in parts or flat),
+    then flags."""
+    from keras_rnn.core.config import flatten_config_values
+
     values = {}
     if args.config:
-        values.update(read_json_object(args.config, "--config"))
-    values.update({field.name: getattr(args, field.name) for field in dataclasses.fields(config_class)
+        values.update(flatten_config_values(read_json_object(args.config, "--config"), config_class.parts))
+    values.update({field.name: getattr(args, field.name) for field in config_class.fields()
                    if getattr(args, field.name) is not None})
     return values
 
@@ -111,8 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         task_parser.add_argument("--output", default=f"saved_models/{task}", help="export folder (default: %(default)s)")
         task_parser.add_argument("--overwrite", action="store_true", help="replace an existing export / finished run")
         task_parser.add_argument("--strategy", default="default", choices=("default", "mirrored", "multi_worker"),
-                                 help="tf.distribute strategy; multi_worker (sentiment only) reads TF_CONFIG "
-                                 "(default: %(default)s)")
+                                 help="tf.distribute strategy; multi_worker reads TF_CONFIG (default: %(default)s)")
         task_parser.add_argument("--verbose", type=int, default=None, choices=(0, 1, 2), help="Keras fit verbosity")
         if definition.add_train_arguments is not None:
             definition.add_train_arguments(task_parser)
@@ -143,11 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(evaluate_parser=evaluate)
 
     tune = commands.add_parser("tune", help="search hyperparameters with keras-tuner (resumable, distributable)")
-    from keras_rnn.tuning import DEFAULT_OBJECTIVES, OBJECTIVES, TUNERS
+    from keras_rnn.tuning import TUNERS, searchable_tasks
 
-    searchable = [task for task in TASKS if task in OBJECTIVES]
+    searchable = searchable_tasks()
     tune_tasks = tune.add_subparsers(dest="task", required=True, metavar="TASK", help=", ".join(searchable))
-    for task in searchable:
+    for task, definition in searchable.items():
 
         task_parser = tune_tasks.add_parser(
             task, parents=[common], help=f"search {task} hyperparameters",
@@ -156,7 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
             "MIN:MAX:log (range) or one value.")
         task_parser.add_argument("--tuner", default="hyperband", help=f"one of {', '.join(TUNERS)} (default: %(default)s)")
         task_parser.add_argument("--objective", default=None,
-                                 help=f"one of {', '.join(OBJECTIVES[task])} (default: {DEFAULT_OBJECTIVES[task]})")
+                                 help=f"one of {', '.join(definition.objectives)} "
+                                 f"(default: {definition.default_objective})")
         task_parser.add_argument("--max-trials", type=int, default=10, help="trials in all (default: %(default)s)")
         task_parser.add_argument("--hp", action="append", default=[], metavar="NAME=SPEC",
                                  help="narrow one search dimension; repeatable")
@@ -170,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
         task_parser.add_argument("--overwrite", action="store_true",
                                  help="start the search again / replace an existing --export-best folder")
         task_parser.add_argument("--verbose", type=int, default=None, choices=(0, 1, 2), help="Keras fit verbosity")
-        add_config_flags(task_parser, _config_class(task))
+        add_config_flags(task_parser, definition.config_class)
 
     predict = commands.add_parser("predict", parents=[common],
                                   help="run an exported model of any task on texts (the task its folder names)")
@@ -179,27 +186,30 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--file", help="read one text a line from this file ('-' for standard input)")
     predict.add_argument("--json", action="store_true", help="print one JSON object a line")
 
-    for command, task, what in (("translate", "translation", "sentences"), ("summarize", "summarization", "documents")):
+    for task, definition in TASKS.items():
+        command = definition.generate_command
+        if command is None:
+            continue
         generate = commands.add_parser(command, parents=[common],
                                        help=f"{command} texts with an exported {task} model")
         generate.add_argument("model", help=f"an exported {task} model folder")
-        generate.add_argument("texts", nargs="*", help=f"{what} to {command}; none: read --file or standard input")
+        generate.add_argument("texts", nargs="*", help=f"texts to {command}; none: read --file or standard input")
         generate.add_argument("--file", help="read one text a line from this file ('-' for standard input)")
         generate.add_argument("--json", action="store_true", help="print one JSON object a line")
         generate.add_argument("--attention-plot", metavar="PNG",
                               help="write the attention heatmap of the first text to this PNG")
         generate.add_argument("--overwrite", action="store_true", help="replace an existing --attention-plot file")
+        generate.set_defaults(generate_task=task)
     return parser
 
 
 def _train(args) -> int:
-    from keras_rnn.tasks import get_task
     from keras_rnn.core.runs import changed_fields, default_run_dir, is_finished_run
-    from keras_rnn.core.strategies import get_strategy, refuse_multi_worker, worker_index
+    from keras_rnn.core.strategies import get_strategy, worker_index
+    from keras_rnn.core.train import train
+    from keras_rnn.tasks import get_task
 
     task = get_task(args.task)
-    if not task.multi_worker:
-        refuse_multi_worker(task.name, args.strategy)
     strategy = get_strategy(args.strategy)  # first: multi-worker strategies must precede other TF ops
     config = config_from_args(args, task.config_class)
     output = os.path.abspath(args.output)
@@ -217,10 +227,10 @@ def _train(args) -> int:
         result = task.load_finished(config, run_dir)
         print(f"{run_dir}: finished run found; exporting it without training again", file=sys.stderr)
     else:
-        result = task.train(config, run_dir, overwrite=args.overwrite, strategy=strategy, verbose=verbose)
+        result = train(task, config, run_dir, overwrite=args.overwrite, strategy=strategy, verbose=verbose)
         if result.run_dir != run_dir:  # a non-chief worker: the chief exports
             return 0
-    path = task.export(output, result, config, args)
+    path = task.export(output, result, overwrite=args.overwrite, beam_width=getattr(args, "export_beam_width", None))
     print(json.dumps({"run_dir": os.path.abspath(run_dir), "export": path, **result.metrics}))
     return 0
 
@@ -375,8 +385,13 @@ def _generate(args) -> int:
     texts = _read_texts(args)
     if args.attention_plot and os.path.exists(args.attention_plot) and not args.overwrite:
         raise FileExistsError(f"{args.attention_plot!r} already exists; pass --overwrite to replace it.")
+    from keras_rnn.export import read_manifest
+
+    wanted = args.generate_task
+    held = read_manifest(args.model).get("task")
+    if held != wanted:
+        raise ValueError(f"{args.model!r} holds a {held} model; `keras-rnn {args.command}` needs a {wanted} model.")
     generator = TextGenerator(args.model)
-    wanted = {"translate": "translation", "summarize": "summarization"}[args.command]
     if generator.manifest["task"] != wanted:
         raise ValueError(f"{args.model!r} holds a {generator.manifest['task']} model; "
                          f"`keras-rnn {args.command}` needs a {wanted} model.")
@@ -396,10 +411,9 @@ def _generate(args) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"train": _train, "tune": _tune, "evaluate": _evaluate, "predict": _predict, "translate": _generate,
-                "summarize": _generate}
+    handlers = {"train": _train, "tune": _tune, "evaluate": _evaluate, "predict": _predict}
     try:
-        return handlers[args.command](args)
+        return handlers.get(args.command, _generate)(args)
     except KeyboardInterrupt:
         resume = " run the same command again to resume" if args.command in ("train", "tune") else ""
         print(f"keras-rnn {args.command}: interrupted;{resume or ' nothing was written'}", file=sys.stderr)

@@ -1,4 +1,8 @@
-"""Using an exported model: load the SavedModel and run its `serving_default` on strings."""
+"""Using an exported model: load the SavedModel and run its `serving_default` on strings.
+
+`predict(path, texts)` serves any task's export, dispatching by the task its manifest names (each task's
+`predict` in `keras_rnn.tasks`); `TextGenerator` serves the exports of every text-generating task.
+"""
 
 from __future__ import annotations
 
@@ -9,47 +13,19 @@ import tensorflow as tf
 
 from keras_rnn.export import read_manifest
 
+# Output names of generator exports written before manifests recorded them.
+_OUTPUT_NAMES = {"translation": "translation", "summarization": "summary"}
 
-class SentimentPredictor:
-    """Predicts with an exported sentiment SavedModel (the exact graph a server would run).
 
-    Example:
-    ```python
-    predictor = SentimentPredictor("saved_models/imdb_gru")
-    predictor.predict(["A wonderful film.", "Dull and too long."])
-    # [{"label": "pos", "probabilities": {"neg": 0.03, "pos": 0.97}}, ...]
-    ```
-    """
+def predict(path: str, texts: Iterable[str]) -> list[dict]:
+    """One JSON-serializable dict a text from the export at `path`, whatever its task."""
+    from keras_rnn.tasks import get_task
 
-    def __init__(self, path: str, batch_size: int = 256):
-        self.manifest = read_manifest(path)
-        self.class_names = self.manifest["class_names"]
-        self.batch_size = batch_size
-        self._serve = tf.saved_model.load(path).signatures["serving_default"]
-
-    def predict_arrays(self, texts: Iterable[str | bytes]) -> tuple[np.ndarray, np.ndarray]:
-        """Returns `(probabilities (n, num_classes), labels (n,) str)`."""
-        texts = list(texts)
-        probabilities, labels = [], []
-        for start in range(0, len(texts), self.batch_size):
-            batch = tf.constant(texts[start : start + self.batch_size], dtype=tf.string)
-            outputs = self._serve(text=batch)
-            probabilities.append(outputs["probabilities"].numpy())
-            labels.extend(label.decode("utf-8") for label in outputs["label"].numpy())
-        if not probabilities:
-            return np.zeros((0, len(self.class_names)), np.float32), np.array([], dtype=str)
-        return np.concatenate(probabilities), np.array(labels)
-
-    def predict(self, texts: Iterable[str | bytes]) -> list[dict]:
-        probabilities, labels = self.predict_arrays(texts)
-        return [
-            {"label": label, "probabilities": dict(zip(self.class_names, map(float, row)))}
-            for label, row in zip(labels, probabilities)
-        ]
+    return get_task(read_manifest(path).get("task", "sentiment")).predict(path, list(texts))
 
 
 class TextGenerator:
-    """Runs an exported translation or summarization SavedModel on strings.
+    """Runs an exported text-generating SavedModel (translation, summarization) on strings.
 
     Example:
     ```python
@@ -61,9 +37,11 @@ class TextGenerator:
 
     def __init__(self, path: str, batch_size: int = 64):
         self.manifest = read_manifest(path)
-        if self.manifest.get("task") not in ("translation", "summarization"):
-            raise ValueError(f"{path!r} holds a {self.manifest.get('task')!r} model, not translation or summarization.")
-        self.output_name = "translation" if self.manifest["task"] == "translation" else "summary"
+        task = self.manifest.get("task")
+        self.output_name = self.manifest.get("output_name", _OUTPUT_NAMES.get(task))
+        if self.output_name is None:
+            raise ValueError(f"{path!r} holds a {task!r} model, which generates no text; text generators: "
+                             "translation, summarization exports.")
         self.batch_size = batch_size
         loaded = tf.saved_model.load(path)
         self._serve = loaded.signatures["serving_default"]

@@ -27,34 +27,28 @@ from typing import Any
 
 import keras
 
-from keras_rnn.config import SentimentConfig, SummarizationConfig, TranslationConfig
+from keras_rnn.core.config import TaskConfig
+from keras_rnn.core.task import Task
 from keras_rnn.files import write_text_atomic
 from keras_rnn.search_space import Hyperparameter, narrow_space, space_to_json
 from keras_rnn.validation import validate_choice, validate_positive_int
 
 TUNERS = ("random", "bayesian", "hyperband")
-# Objective name → direction, per task. Decoded objectives are computed by `DecodedMetrics`.
-OBJECTIVES = {
-    "sentiment": {"val_accuracy": "max", "val_loss": "min"},
-    "translation": {"val_loss": "min", "val_token_accuracy": "max", "val_perplexity": "min", "val_bleu": "max",
-                    "val_chrf": "max"},
-    "summarization": {"val_loss": "min", "val_token_accuracy": "max", "val_perplexity": "min", "val_rouge1": "max",
-                      "val_rouge2": "max", "val_rougeL": "max"},
-}
-DEFAULT_OBJECTIVES = {"sentiment": "val_accuracy", "translation": "val_bleu", "summarization": "val_rouge1"}
-DECODED_OBJECTIVES = ("val_bleu", "val_chrf", "val_rouge1", "val_rouge2", "val_rougeL")
-# Dimensions that only change decoding, searched only when the objective is decoded.
-DECODING_DIMENSIONS = ("beam_width",)
-CONFIG_CLASSES = {"sentiment": SentimentConfig, "translation": TranslationConfig,
-                  "summarization": SummarizationConfig}
 SEARCH_FILES = {"config": "config.json", "search": "search.json", "trials_csv": "trials.csv",
                 "trials_json": "trials.json", "logs": "logs", "project": "search"}
 
 
-def field_parsers(config_class) -> dict[str, Callable]:
+def searchable_tasks() -> dict[str, Task]:
+    """The registered tasks `keras-rnn tune` can search: those with a default search space."""
+    from keras_rnn.tasks import TASKS
+
+    return {name: task for name, task in TASKS.items() if task.config_class.search_space}
+
+
+def field_parsers(config_class: type[TaskConfig]) -> dict[str, Callable]:
     """Field name → `int`, `float`, `str` or `bool`, from the configuration's annotations."""
     parsers = {}
-    for field in dataclasses.fields(config_class):
+    for field in config_class.fields():
         annotation = str(field.type)
         for name, parse in (("bool", bool), ("int", int), ("float", float), ("str", str)):
             if annotation.startswith(name):
@@ -65,15 +59,21 @@ def field_parsers(config_class) -> dict[str, Callable]:
 
 def resolve_objective(task: str, objective: str | None) -> tuple[str, str]:
     """(objective name, direction) for `task`; `None` gives the task's default."""
-    validate_choice("task", task, tuple(OBJECTIVES))
-    objective = objective or DEFAULT_OBJECTIVES[task]
-    if objective not in OBJECTIVES[task]:
-        raise ValueError(f"Unknown objective {objective!r} for {task}; accepted: {sorted(OBJECTIVES[task])}.")
-    return objective, OBJECTIVES[task][objective]
+    validate_choice("task", task, tuple(searchable_tasks()))
+    definition = searchable_tasks()[task]
+    objective = objective or definition.default_objective
+    if objective not in definition.objectives:
+        raise ValueError(f"Unknown objective {objective!r} for {task}; accepted: {sorted(definition.objectives)}.")
+    return objective, definition.objectives[objective]
+
+
+def is_decoded(task: Task, objective: str) -> bool:
+    """Whether `objective` is computed by decoding (`task.decoded_scores`) rather than by the compiled metrics."""
+    return objective in task.decoded_objectives
 
 
 def resolve_search_space(
-    config,
+    config: TaskConfig,
     objective: str,
     specs: Mapping[str, Any] | None = None,
     fixed_fields: tuple[str, ...] = (),
@@ -94,106 +94,15 @@ def resolve_search_space(
         raise ValueError(f"Unknown hyperparameter {unknown[0]!r} for {config.task}; the search space has: "
                          f"{sorted(known)} (other configuration fields are set with their own flags).")
     space = narrow_space(space, specs, field_parsers(type(config)))
-    if objective not in DECODED_OBJECTIVES:
-        space = {name: dim for name, dim in space.items() if name not in DECODING_DIMENSIONS or name in specs}
-    base = dataclasses.asdict(config)
+    from keras_rnn.tasks import get_task
+
+    task = get_task(config.task)
+    if not is_decoded(task, objective):
+        space = {name: dim for name, dim in space.items() if name not in task.decoding_dimensions or name in specs}
     for name, dimension in space.items():
         for value in dimension.extremes():
-            type(config).from_dict({**base, name: value})  # raises the configuration's own error
+            config.replace(**{name: value})  # raises the configuration's own error
     return space
-
-
-# --- Task adapters: data, builder, decoded scores, export ---------------------------------------------
-
-
-class SentimentSearch:
-    """What a sentiment search needs from the training pipeline."""
-
-    task = "sentiment"
-
-    def prepare(self, config: SentimentConfig, run_dir: str):
-        from keras_rnn.training import prepare_sentiment_run_data
-
-        return prepare_sentiment_run_data(config, run_dir)
-
-    def build(self, config: SentimentConfig, data) -> keras.Model:
-        from keras_rnn.training import build_compiled_sentiment_model
-
-        return build_compiled_sentiment_model(config, data)
-
-    def decoded_scores(self, model, config, data, limit: int) -> dict:
-        raise ValueError("sentiment has no decoded objective")
-
-    def export(self, path: str, model, config, data, overwrite: bool, metrics: dict) -> str:
-        from keras_rnn.export import export_sentiment
-
-        return export_sentiment(path, model, data.preprocessor, data.class_names, config, overwrite=overwrite,
-                                metrics=metrics)
-
-
-class TranslationSearch:
-    task = "translation"
-
-    def prepare(self, config: TranslationConfig, run_dir: str):
-        from keras_rnn.seq2seq_training import prepare_translation_run_data
-
-        return prepare_translation_run_data(config, run_dir)
-
-    def build(self, config: TranslationConfig, data) -> keras.Model:
-        from keras_rnn.seq2seq_training import build_compiled_translation_model
-
-        return build_compiled_translation_model(config, data)
-
-    def decoded_scores(self, model, config, data, limit: int) -> dict:
-        from keras_rnn.metrics import bleu_and_chrf
-        from keras_rnn.models.generator import Seq2SeqGenerator
-        from keras_rnn.seq2seq_core import generate
-
-        generator = Seq2SeqGenerator.from_model(model, data.source_preprocessor, data.target_preprocessor, config,
-                                                beam_width=config.beam_width)
-        outputs, _ = generate(generator, data.validation_sources[:limit])
-        scores = bleu_and_chrf(outputs, data.validation_targets[:limit])
-        return {"val_bleu": scores["bleu"], "val_chrf": scores["chrf"]}
-
-    def export(self, path: str, model, config, data, overwrite: bool, metrics: dict) -> str:
-        from keras_rnn.export import export_seq2seq
-
-        return export_seq2seq(path, "translation", model, data.source_preprocessor, data.target_preprocessor,
-                              config, overwrite=overwrite, metrics=metrics)
-
-
-class SummarizationSearch:
-    task = "summarization"
-
-    def prepare(self, config: SummarizationConfig, run_dir: str):
-        from keras_rnn.summarization_training import prepare_summarization_run_data
-
-        return prepare_summarization_run_data(config, run_dir)
-
-    def build(self, config: SummarizationConfig, data) -> keras.Model:
-        from keras_rnn.summarization_training import build_compiled_summarization_model
-
-        return build_compiled_summarization_model(config, data)
-
-    def decoded_scores(self, model, config, data, limit: int) -> dict:
-        from keras_rnn.metrics import rouge
-        from keras_rnn.models.generator import Seq2SeqGenerator
-        from keras_rnn.seq2seq_core import generate
-
-        generator = Seq2SeqGenerator.from_model(model, data.preprocessor, data.preprocessor, config,
-                                                beam_width=config.beam_width)
-        outputs, _ = generate(generator, data.validation_documents[:limit])
-        scores = rouge(outputs, data.validation_summaries[:limit], rouge_types=("rouge1", "rouge2", "rougeL"))
-        return {f"val_{name}": value for name, value in scores.items()}
-
-    def export(self, path: str, model, config, data, overwrite: bool, metrics: dict) -> str:
-        from keras_rnn.export import export_seq2seq
-
-        return export_seq2seq(path, "summarization", model, data.preprocessor, data.preprocessor, config,
-                              overwrite=overwrite, metrics=metrics)
-
-
-TASK_SEARCHES = {search.task: search for search in (SentimentSearch, TranslationSearch, SummarizationSearch)}
 
 
 # --- The hypermodel ------------------------------------------------------------------------------------
@@ -224,44 +133,44 @@ def _keras_tuner():
     return keras_tuner
 
 
-def make_hypermodel(search, config, space: Mapping[str, Hyperparameter], objective: str, data,
+def make_hypermodel(task: Task, config: TaskConfig, space: Mapping[str, Hyperparameter], objective: str, data,
                     decode_examples: int = 200, verbose: str | int = "auto"):
     """A `keras_tuner.HyperModel` whose `build(hp)` is the task's builder on the base configuration with
     the trial's values, and whose `fit` trains on the prepared data (see `RNNHyperModel`)."""
     keras_tuner = _keras_tuner()
-    direction = OBJECTIVES[search.task][objective]
+    direction = task.objectives[objective]
 
     class RNNHyperModel(keras_tuner.HyperModel):
         """One task's builder as a keras-tuner hypermodel.
 
-        `fit` trains for the tuner's epochs (Hyperband's budget, else `config.epochs`) with early stopping
-        on the objective (`config.patience`) and returns the validation figures of the best epoch, its
+        `fit` trains for the tuner's epochs (Hyperband's budget, else `epochs`) with early stopping
+        on the objective (`patience`) and returns the validation figures of the best epoch, its
         fit time and epoch count; the tuner keeps that epoch's weights.
         """
 
         def config_for(self, hp):
             values = {name: dimension.declare(hp, name) for name, dimension in space.items()}
-            return type(config).from_dict({**dataclasses.asdict(config), **values})
+            return config.replace(**values)
 
         def build(self, hp):
             trial_config = self.config_for(hp)
-            keras.utils.set_random_seed(trial_config.seed)  # every trial starts from the same seed
-            return search.build(trial_config, data)
+            keras.utils.set_random_seed(trial_config.optimization.seed)  # every trial starts from the same seed
+            return task.build(trial_config, data, data.train_batches)
 
         def fit(self, hp, model, *args, **kwargs):
             trial_config = self.config_for(hp)
             callbacks = [keras.callbacks.EarlyStopping(monitor=objective, mode=direction,
-                                                       patience=trial_config.patience)]
-            if objective in DECODED_OBJECTIVES:
+                                                       patience=trial_config.optimization.patience)]
+            if is_decoded(task, objective):
                 callbacks.insert(0, DecodedMetrics(
-                    lambda m: search.decoded_scores(m, trial_config, data, decode_examples)))
+                    lambda m: task.decoded_scores(m, trial_config, data, decode_examples)))
             callbacks += list(kwargs.get("callbacks", []))
             # Every trial sees the batches in the same order: the shared `train` reshuffles on every pass,
             # so its order would depend on how many epochs earlier trials ran.
             train = data.fresh_train()
             started = time.perf_counter()
             history = model.fit(
-                train, validation_data=data.validation, epochs=kwargs.get("epochs", trial_config.epochs),
+                train, validation_data=data.validation, epochs=kwargs.get("epochs", trial_config.optimization.epochs),
                 initial_epoch=kwargs.get("initial_epoch", 0), callbacks=callbacks, verbose=verbose, shuffle=False,
             ).history
             values = history.get(objective) or [float("nan")]
@@ -272,7 +181,7 @@ def make_hypermodel(search, config, space: Mapping[str, Hyperparameter], objecti
             results.update(fit_time_s=round(time.perf_counter() - started, 1), epochs=len(values))
             return results
 
-    return RNNHyperModel(name=f"{search.task}_hypermodel")
+    return RNNHyperModel(name=f"{task.name}_hypermodel")
 
 
 # --- Search --------------------------------------------------------------------------------------------
@@ -392,7 +301,7 @@ def _write_tables(run_dir: str, rows: list[dict]) -> None:
 
 
 def run_search(
-    config,
+    config: TaskConfig,
     run_dir: str,
     *,
     tuner: str = "hyperband",
@@ -410,10 +319,11 @@ def run_search(
     the same search), and optionally exports the best trial's model as `train` would.
 
     Args:
-        config: the base `SentimentConfig` / `TranslationConfig` / `SummarizationConfig`; the data, the
+        config: the base configuration of a registered task (`SentimentConfig`, ...); the data, the
             epochs (Hyperband's maximum per trial) and every field the space does not vary come from it.
         tuner: `"random"`, `"bayesian"` or `"hyperband"`.
-        objective: one of `OBJECTIVES[task]`; default `val_accuracy`, `val_bleu`, `val_rouge1`.
+        objective: one of the task's `objectives`; default its `default_objective` (`val_accuracy`,
+            `val_bleu`, `val_rouge1`).
         max_trials: trials to run in all (a resumed search counts the finished ones).
         space: narrowing specs by dimension name (see `keras_rnn.search_space`).
         fixed_fields: dimensions to leave at the configuration's value.
@@ -426,15 +336,15 @@ def run_search(
     Writes `config.json`, `search.json`, the vocabulary, `search/` (keras-tuner's trials and best-epoch
     checkpoints), `logs/` (TensorBoard scalars and hparams per trial), `trials.csv` and `trials.json`.
     """
-    task = config.task
     validate_choice("tuner", tuner, TUNERS)
     validate_positive_int("max_trials", max_trials)
     validate_positive_int("decode_examples", decode_examples)
-    objective, direction = resolve_objective(task, objective)
+    objective, direction = resolve_objective(config.task, objective)
+    task = searchable_tasks()[config.task]
     resolved = resolve_search_space(config, objective, space, fixed_fields)
-    settings = {"task": task, "tuner": tuner, "objective": objective, "max_trials": max_trials,
-                "space": space_to_json(resolved), "config": json.loads(config.to_json()),
-                "decode_examples": decode_examples if objective in DECODED_OBJECTIVES else None}
+    settings = {"task": task.name, "tuner": tuner, "objective": objective, "max_trials": max_trials,
+                "space": space_to_json(resolved), "config": config.to_dict(),
+                "decode_examples": decode_examples if is_decoded(task, objective) else None}
     distributed, chief = _distributed()
     _check_search_dir(run_dir, settings, overwrite)
     if export_best and os.path.exists(export_best) and not export_overwrite:
@@ -443,12 +353,11 @@ def run_search(
     config.save(os.path.join(run_dir, SEARCH_FILES["config"]))
     write_text_atomic(os.path.join(run_dir, SEARCH_FILES["search"]), json.dumps(settings, indent=2) + "\n")
 
-    search = TASK_SEARCHES[task]()
     started = time.perf_counter()
-    data = search.prepare(config, run_dir)
-    hypermodel = make_hypermodel(search, config, resolved, objective, data, decode_examples, verbose)
+    data = task.prepare(config, run_dir)
+    hypermodel = make_hypermodel(task, config, resolved, objective, data, decode_examples, verbose)
     keras_tuner_instance = make_tuner(tuner, hypermodel, objective, direction, run_dir, max_trials,
-                                      max_epochs=config.epochs, seed=config.seed)
+                                      max_epochs=config.optimization.epochs, seed=config.optimization.seed)
     keras_tuner_instance.search(callbacks=[keras.callbacks.TensorBoard(os.path.join(run_dir, SEARCH_FILES["logs"]))],
                                 verbose=verbose)
     search_time = time.perf_counter() - started
@@ -469,5 +378,6 @@ def run_search(
         with warnings.catch_warnings():  # the checkpoint holds optimizer slots that serving does not need
             warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
             model = keras_tuner_instance.load_model(best_trial)
-        export_path = search.export(export_best, model, best_config, data, export_overwrite, best_metrics)
+        result = task.make_result(model, best_config, data, best_metrics, run_dir, {})
+        export_path = task.export(export_best, result, overwrite=export_overwrite)
     return SearchResult(rows, best_config, best_metrics, run_dir, round(search_time, 1), export_path)

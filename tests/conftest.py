@@ -56,9 +56,9 @@ def tiny_tsv(tmp_path_factory):
 @pytest.fixture(scope="session")
 def trained(tiny_tsv, tmp_path_factory):
     """One small model trained on the synthetic corpus, and its export (shared: training costs seconds)."""
-    from keras_rnn.config import SentimentConfig
-    from keras_rnn.export import export_sentiment
-    from keras_rnn.training import train_sentiment
+    from keras_rnn import SentimentConfig
+    from keras_rnn.tasks.sentiment import export_sentiment
+    from keras_rnn.tasks.sentiment import train_sentiment
 
     config = SentimentConfig(corpus=tiny_tsv, **TINY)
     root = tmp_path_factory.mktemp("trained")

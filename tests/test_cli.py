@@ -12,14 +12,13 @@ def tiny_flags():
 
 
 def test_train_flags_cover_every_config_field():
-    from keras_rnn.config import SentimentConfig
-    import dataclasses
+    from keras_rnn import SentimentConfig
 
     args = build_parser().parse_args(["train", "sentiment", "--no-bidirectional", "--class-names", "a,b",
                                       "--units", "7", "--download-and-prepare-kwargs", '{"x": 1}'])
     assert (args.bidirectional, args.class_names, args.units) == (False, ["a", "b"], 7)
     assert args.download_and_prepare_kwargs == {"x": 1}
-    for field in dataclasses.fields(SentimentConfig):
+    for field in SentimentConfig.fields():
         assert hasattr(args, field.name)
 
 
@@ -50,7 +49,7 @@ def test_evaluate_reports_accuracy_f1_and_confusion_matrix(trained, tmp_path, ca
 
 def test_evaluate_on_a_whole_file(trained, capsys):
     result, path = trained
-    assert main(["evaluate", path, "--corpus", result.config.corpus, "--split", "all"]) == 0
+    assert main(["evaluate", path, "--corpus", result.config.data.corpus, "--split", "all"]) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report["examples"] == 1200
 
@@ -63,7 +62,7 @@ def test_train_then_predict_end_to_end(tiny_tsv, tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["export"] == output and os.path.exists(os.path.join(output, "saved_model.pb"))
     with open(os.path.join(run_dir, "config.json")) as f:
-        assert json.load(f)["cell"] == "lstm"
+        assert json.load(f)["network"]["cell"] == "lstm"
     assert main(argv) == 2  # the export exists: refused without --overwrite
     assert "already exists; pass --overwrite" in capsys.readouterr().err
 

@@ -166,16 +166,3 @@ def test_export_onto_a_full_disk_leaves_nothing_half_written(small_disk, tiny_ts
     os.rename(tmp_path / "export", tmp_path / "export_1")
     assert main([*argv, "--units", "9"]) == 2
     assert "holds a finished run with a different configuration (changed: ['units'])" in one_error_line(capsys, "train")
-
-
-@pytest.mark.parametrize("task", ["translation", "summarization"])
-def test_multi_worker_is_refused_where_a_task_cannot_use_it(task, tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    assert main(["train", task, "--strategy", "multi_worker", "--output", "out", "--run-dir", "run"]) == 2
-    line = one_error_line(capsys, "train")
-    assert f"'multi_worker' is not supported for {task} training" in line
-    assert not os.path.exists(tmp_path / "run") and not os.path.exists(tmp_path / "out")
-    from keras_rnn.summarization_training import train_summarization
-
-    with pytest.raises(ValueError, match="'multi_worker' is not supported for summarization"):
-        train_summarization(None, str(tmp_path / "run"), strategy="multi_worker")

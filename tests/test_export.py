@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from keras_rnn import export as export_module
-from keras_rnn.export import export_sentiment, read_manifest
-from keras_rnn.serving import SentimentPredictor
+from keras_rnn.export import read_manifest
+from keras_rnn.tasks.sentiment import export_sentiment
+from keras_rnn.tasks.sentiment import SentimentPredictor
 from keras_rnn.models.classifier import class_probabilities
 
 TEXTS = ["a wonderful great film", "dull and awful", "the plot", ""]

@@ -30,12 +30,12 @@ def environment(**extra):
     return {**os.environ, "PYTHONPATH": REPO, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1", **extra}
 
 
-def history_epochs(run_dir):
+def history_epochs(run_dir, monitor="val_accuracy"):
     path = os.path.join(run_dir, "history.csv")
     if not os.path.exists(path):
         return []
     with open(path, newline="") as f:
-        return [int(row["epoch"]) for row in csv.DictReader(f) if row.get("val_accuracy")]
+        return [int(row["epoch"]) for row in csv.DictReader(f) if row.get(monitor)]
 
 
 def test_a_killed_run_resumes_after_its_last_completed_epoch(tmp_path):
@@ -78,16 +78,41 @@ def free_ports(n):
     return ports
 
 
-def test_two_workers_train_together_and_agree_on_the_weights(tmp_path):
-    corpus = write_table(tmp_path / "reviews.tsv", synthetic_reviews(600, seed=3))
+def sentiment_corpus(tmp_path):
+    return write_table(tmp_path / "reviews.tsv", synthetic_reviews(600, seed=3)), SMALL
+
+
+def translation_corpus(tmp_path):
+    """A word-for-word digit language (German words → English words), 400 pairs."""
+    import random
+
+    german = "null eins zwei drei vier fünf sechs sieben acht neun".split()
+    english = "zero one two three four five six seven eight nine".split()
+    rng = random.Random(5)
+    lines = []
+    for _ in range(400):
+        digits = [rng.randrange(10) for _ in range(rng.randint(1, 5))]
+        lines.append(" ".join(english[d] for d in digits) + "\t" + " ".join(german[d] for d in digits) + "\n")
+    path = tmp_path / "pairs.tsv"
+    path.write_text("".join(lines), encoding="utf-8")
+    return str(path), ["--source", "de", "--target", "en", "--tsv-columns", "en,de", "--embedding-dim", "8",
+                       "--encoder-units", "8", "--decoder-units", "16", "--attention-units", "8", "--batch-size",
+                       "32", "--beam-width", "2", "--verbose", "2"]
+
+
+@pytest.mark.parametrize("task, corpus_and_flags", [("sentiment", sentiment_corpus),
+                                                   ("translation", translation_corpus)])
+def test_two_workers_train_together_and_agree_on_the_weights(task, corpus_and_flags, tmp_path):
+    """Every task trains with several workers through the shared `train` (loopback cluster of two)."""
+    corpus, flags = corpus_and_flags(tmp_path)
     run_dir, output = str(tmp_path / "run"), str(tmp_path / "export")
     workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
     processes = []
     try:
         for index in range(2):
             tf_config = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
-            command = keras_rnn("train", "sentiment", "--strategy", "multi_worker", "--corpus", corpus,
-                                "--run-dir", run_dir, "--output", output, "--epochs", "2", *SMALL)
+            command = keras_rnn("train", task, "--strategy", "multi_worker", "--corpus", corpus,
+                                "--run-dir", run_dir, "--output", output, "--epochs", "2", *flags)
             processes.append(subprocess.Popen(command, env=environment(TF_CONFIG=tf_config), cwd=tmp_path,
                                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
         outputs = [process.communicate(timeout=420)[0] for process in processes]
@@ -106,6 +131,14 @@ def test_two_workers_train_together_and_agree_on_the_weights(tmp_path):
     assert any(not np.allclose(a, b) for a, b in zip(chief.get_weights(), initial.get_weights()))
     assert os.path.exists(os.path.join(output, "saved_model.pb"))
     assert not os.path.exists(os.path.join(run_dir, "workers", "1", "saved_model.pb"))
+    # Each worker ran its half of the batches: the two histories have the same epochs.
+    assert history_epochs(run_dir, "val_loss") == history_epochs(os.path.join(run_dir, "workers", "1"), "val_loss") == [0, 1]
+    with open(os.path.join(run_dir, "metrics.json")) as f:
+        chief_metrics = json.load(f)
+    with open(os.path.join(run_dir, "workers", "1", "metrics.json")) as f:
+        worker_metrics = json.load(f)
+    if task == "translation":  # only the chief decodes
+        assert "val_bleu_beam2" in chief_metrics and "val_bleu_beam2" not in worker_metrics
 
 
 def test_a_killed_export_never_leaves_a_partial_model_at_the_target(trained, tmp_path):
@@ -114,12 +147,12 @@ def test_a_killed_export_never_leaves_a_partial_model_at_the_target(trained, tmp
     target = tmp_path / "export"
     script = (
         "import keras, keras_rnn\n"
-        "from keras_rnn.config import SentimentConfig\n"
+        "from keras_rnn import SentimentConfig\n"
         "from keras_rnn.data.text import TextPreprocessor\n"
         f"run = {result.run_dir!r}\n"
         "config = SentimentConfig.load(run + '/config.json')\n"
-        "pre = TextPreprocessor.from_vocabulary_file(run + '/vocabulary.txt', max_tokens=config.max_tokens,\n"
-        "                                            max_length=config.max_length)\n"
+        "pre = TextPreprocessor.from_vocabulary_file(run + '/vocabulary.txt', max_tokens=config.text.max_tokens,\n"
+        "                                            max_length=config.text.max_length)\n"
         "model = keras.saving.load_model(run + '/model.keras')\n"
         "print('writing', flush=True)\n"
         f"keras_rnn.export_sentiment({str(target)!r}, model, pre, {result.class_names!r}, config)\n"

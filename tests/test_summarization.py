@@ -10,10 +10,9 @@ import sys
 import pytest
 import tensorflow as tf
 
-from keras_rnn.config import SummarizationConfig
-from keras_rnn.export import export_seq2seq
+from keras_rnn import SummarizationConfig
 from keras_rnn.serving import TextGenerator
-from keras_rnn.summarization_training import lead_baseline, rouge_report
+from keras_rnn.tasks.summarization import export_summarization, lead_baseline, rouge_report
 
 TOPICS = "meeting lunch report contract invoice".split()
 FILLER = "please note that the we will be on at for see you soon thanks regards".split()
@@ -45,15 +44,14 @@ TINY_SUMMARIZATION = dict(
 
 @pytest.fixture(scope="session")
 def summarization(tmp_path_factory):
-    from keras_rnn.summarization_training import train_summarization
+    from keras_rnn.tasks.summarization import train_summarization
 
     root = tmp_path_factory.mktemp("summarization")
     corpus = root / "memos.tsv"
     corpus.write_text("".join(f"{d}\t{s}\n" for d, s in memos(1500, seed=0)), encoding="utf-8")
     config = SummarizationConfig(corpus=str(corpus), **TINY_SUMMARIZATION)
     result = train_summarization(config, str(root / "run"), verbose=0)
-    path = export_seq2seq(str(root / "export"), "summarization", result.model, result.preprocessor,
-                          result.preprocessor, config, metrics=result.metrics)
+    path = export_summarization(str(root / "export"), result)
     return result, path
 
 
@@ -143,7 +141,7 @@ def test_cli_train_summarization_exports_and_refuses_to_overwrite(tmp_path, caps
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     manifest = json.loads((tmp_path / "export" / "keras_rnn.json").read_text())
     assert manifest["task"] == "summarization" and manifest["beam_width"] == 1
-    assert manifest["config"]["copy"] and not manifest["config"]["coverage"]
+    assert manifest["config"]["network"]["copy"] and not manifest["config"]["network"]["coverage"]
     assert "val_rouge1_greedy" in out
     assert main(args) == 2 and "--overwrite" in capsys.readouterr().err
 
@@ -153,7 +151,7 @@ def test_train_summarization_reads_a_tfds_builder(tmp_path):
     vocabulary, ROUGE on the builder's validation split."""
     import tensorflow_datasets as tfds
 
-    from keras_rnn.summarization_training import train_summarization
+    from keras_rnn.tasks.summarization import train_summarization
 
     from unittest import mock
 

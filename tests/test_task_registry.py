@@ -15,25 +15,23 @@ import pytest
 import tensorflow as tf
 
 from keras_rnn.cli import main
-from keras_rnn.config import _JsonConfig
+from keras_rnn.core.config import DataConfig, OptimizationConfig, TaskConfig
 from keras_rnn.tasks import TASKS, Task, get_task, register
 
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "keras_rnn"
 
 
 @dataclasses.dataclass
-class LongTextConfig(_JsonConfig):
-    """Is a text longer than `threshold` words? (The shared run-folder code reads seed, epochs, lr_schedule.)"""
-
-    corpus: str = ""
+class LongTextRule:
     threshold: int = 3
-    epochs: int = 40
-    patience: int = 40
-    lr_schedule: str = "constant"
-    seed: int = 7
+
+
+class LongTextConfig(TaskConfig):
+    """Is a text longer than `threshold` words? The shared parts plus one of its own."""
 
     task = "long_text"
-    search_space = {}
+    parts = {"data": DataConfig, "rule": LongTextRule, "optimization": OptimizationConfig}
+    defaults = {"epochs": 40, "patience": 40, "lr_schedule": "constant", "seed": 7, "batch_size": 16}
 
 
 def _word_counts(texts):
@@ -41,40 +39,55 @@ def _word_counts(texts):
 
 
 @dataclasses.dataclass
+class LongTextData:
+    train: tf.data.Dataset
+    validation: tf.data.Dataset
+    train_batches: int
+    validation_batches: int
+
+    def fresh_train(self):
+        return self.train
+
+    def figures(self):
+        return {"train_batches": self.train_batches}
+
+
+@dataclasses.dataclass
 class LongTextResult:
     model: keras.Model
+    config: LongTextConfig
     metrics: dict
     run_dir: str
 
 
-def _train(config, run_dir, *, overwrite=False, strategy=None, verbose="auto"):
-    from keras_rnn.core.fit import fit_resumable
-    from keras_rnn.core.runs import open_run_dir
-
-    open_run_dir(run_dir, config, overwrite)
-    with open(config.corpus, encoding="utf-8") as f:
+def _prepare(config, run_dir):
+    with open(config.data.corpus, encoding="utf-8") as f:
         texts = [line.rstrip("\n") for line in f]
-    labels = np.array([[float(len(text.split()) > config.threshold)] for text in texts], np.float32)
-    data = tf.data.Dataset.from_tensor_slices((_word_counts(tf.constant(texts)), labels)).batch(16)
+    labels = np.array([[float(len(text.split()) > config.rule.threshold)] for text in texts], np.float32)
+    data = tf.data.Dataset.from_tensor_slices((_word_counts(tf.constant(texts)), labels))
+    data = data.batch(config.optimization.batch_size)
+    batches = int(data.cardinality())
+    return LongTextData(data, data, batches, batches)
+
+
+def _build(config, data, steps_per_epoch):
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, activation="sigmoid")])
     model.compile(optimizer=keras.optimizers.Adam(0.5), loss="binary_crossentropy", metrics=["accuracy"])
-    fit_resumable(model, data, data, run_dir, epochs=config.epochs, patience=config.patience, verbose=0)
-    model.save(os.path.join(run_dir, "model.keras"))
-    metrics = {"val_accuracy": float(model.evaluate(data, verbose=0, return_dict=True)["accuracy"])}
-    with open(os.path.join(run_dir, "metrics.json"), "w", encoding="utf-8") as f:
-        json.dump(metrics, f)
-    return LongTextResult(model, metrics, run_dir)
+    return model
+
+
+def _make_result(model, config, data, metrics, run_dir, outputs):
+    return LongTextResult(model, config, metrics, run_dir)
 
 
 def _load_finished(config, run_dir):
     with open(os.path.join(run_dir, "metrics.json"), encoding="utf-8") as f:
         metrics = json.load(f)
-    return LongTextResult(keras.saving.load_model(os.path.join(run_dir, "model.keras")), metrics, run_dir)
+    return LongTextResult(keras.saving.load_model(os.path.join(run_dir, "model.keras")), config, metrics, run_dir)
 
 
-def _export(path, result, config, args):
-    from keras_rnn.export import MANIFEST
-    from keras_rnn.files import atomic_directory, write_text_atomic
+def _export(path, result, *, overwrite=False, beam_width=None):
+    from keras_rnn.export import write_export
 
     archive = keras.export.ExportArchive()
     archive.track(result.model)
@@ -84,11 +97,8 @@ def _export(path, result, config, args):
         return {"probability": result.model(_word_counts(text))[:, 0]}
 
     archive.add_endpoint("serving_default", serve)
-    with atomic_directory(path, overwrite=args.overwrite) as partial:
-        archive.write_out(partial, verbose=False)
-        manifest = {"task": "long_text", "config": dataclasses.asdict(config), "metrics": result.metrics}
-        write_text_atomic(os.path.join(partial, MANIFEST), json.dumps(manifest))
-    return os.path.abspath(path)
+    manifest = {"task": "long_text", "config": result.config.to_dict(), "metrics": result.metrics}
+    return write_export(path, archive, result.model, {}, manifest, overwrite)
 
 
 def _predict(path, texts):
@@ -99,8 +109,9 @@ def _predict(path, texts):
 
 LONG_TEXT = Task(
     name="long_text", config_class=LongTextConfig, description="text → is it longer than N words (a test task)",
-    train=_train, load_finished=_load_finished, export=_export, predict=_predict,
-    format_prediction=lambda text, row: f"{'long' if row['long'] else 'short'}\t{text}",
+    prepare=_prepare, build=_build, make_result=_make_result, load_finished=_load_finished, export=_export,
+    predict=_predict, format_prediction=lambda text, row: f"{'long' if row['long'] else 'short'}\t{text}",
+    monitor=("val_accuracy", "max"),
 )
 
 
@@ -122,6 +133,10 @@ def test_a_task_defined_outside_the_package_trains_exports_and_serves_from_the_c
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["export"] == str(output) and summary["val_accuracy"] > 0.9
+    # The shared training wrote the run folder: its configuration in parts, the history, the figures.
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["task"] == "long_text" and saved["rule"] == {"threshold": 3}
+    assert (tmp_path / "run" / "history.csv").exists() and summary["train_batches"] == 13
     assert main(["predict", str(output), "one two three four five six", "hi there"]) == 0
     assert capsys.readouterr().out.splitlines() == ["long\tone two three four five six", "short\thi there"]
     assert main(["predict", str(output), "a b c d e f g", "--json"]) == 0
@@ -133,6 +148,11 @@ def test_a_task_defined_outside_the_package_trains_exports_and_serves_from_the_c
     with pytest.raises(SystemExit):
         main(["train", "long_text", "--help"])
     assert "--threshold" in capsys.readouterr().out
+    # Rerun: the finished run is found and exported again, not trained again.
+    os.rename(output, tmp_path / "export_1")
+    assert main(argv) == 0
+    assert "finished run found" in capsys.readouterr().err
+    assert main(["predict", str(output), "hi"]) == 0 and capsys.readouterr().out == "short\thi\n"
 
 
 def test_train_help_lists_the_registered_tasks(capsys):
@@ -165,24 +185,25 @@ def _imports(path: pathlib.Path) -> set[str]:
 
 
 def test_no_task_module_imports_another_and_the_shared_code_imports_no_task():
-    task_modules = {f"keras_rnn.tasks.{path.stem}": path for path in (PACKAGE / "tasks").glob("*.py")
-                    if path.stem not in ("__init__", "base")}
-    assert set(task_modules) == {"keras_rnn.tasks.sentiment", "keras_rnn.tasks.translation",
-                                 "keras_rnn.tasks.summarization"}
-    for name, path in task_modules.items():
-        others = {module for module in _imports(path) if module in task_modules and module != name}
-        assert not others, f"{name} imports {others}"
-    # The tasks' training code, still beside the package root: none imports another task's.
-    trainers = {"keras_rnn.training", "keras_rnn.seq2seq_training", "keras_rnn.summarization_training"}
-    for name in trainers:
-        path = PACKAGE / f"{name.split('.')[-1]}.py"
-        others = {module for module in _imports(path) if module in trainers and module != name}
-        assert not others, f"{name} imports {others}"
-    shared = ["seq2seq_core.py", "files.py", "decoding.py", "losses.py", "metrics.py", "export.py", "serving.py",
-              "tasks/base.py", *(f"core/{path.name}" for path in (PACKAGE / "core").glob("*.py")),
-              *(f"data/{path.name}" for path in (PACKAGE / "data").glob("*.py")),
-              *(f"models/{path.name}" for path in (PACKAGE / "models").glob("*.py"))]
-    for relative in shared:
-        tasks = {module for module in _imports(PACKAGE / relative)
-                 if module.startswith("keras_rnn.tasks") or module in trainers}
-        assert tasks <= ({"keras_rnn.tasks.base"} if relative != "tasks/base.py" else set()), (relative, tasks)
+    packages = {path.name: path for path in (PACKAGE / "tasks").iterdir() if (path / "__init__.py").exists()}
+    assert set(packages) == {"sentiment", "translation", "summarization"}
+    for name, folder in packages.items():
+        for path in folder.rglob("*.py"):
+            others = {module for module in _imports(path) if module.startswith("keras_rnn.tasks.")
+                      and module.split(".")[2] not in (name, "base")}
+            assert not others, f"{path.relative_to(PACKAGE)} imports {others}"
+    # The core imports no task, nor the registry package that imports them all.
+    for path in (PACKAGE / "core").glob("*.py"):
+        tasks = {module for module in _imports(path) if module.startswith("keras_rnn.tasks")}
+        assert not tasks, (path.name, tasks)
+    # Shared code reaches tasks only through the registry (`keras_rnn.tasks`), never one task's module.
+    shared = [*(PACKAGE / "data").glob("*.py"), *(PACKAGE / "models").glob("*.py"), PACKAGE / "tasks" / "base.py",
+              *(PACKAGE / name for name in ("cli.py", "tuning.py", "export.py", "serving.py", "decoding.py",
+                                           "metrics.py", "losses.py", "files.py", "plotting.py"))]
+    for path in shared:
+        tasks = {module for module in _imports(path)
+                 if module.startswith("keras_rnn.tasks.") and module != "keras_rnn.tasks.base"}
+        assert not tasks, (path.name, tasks)
+    # No top-level task modules are left beside the package root.
+    assert not {"config.py", "training.py", "seq2seq_training.py", "summarization_training.py"} & {
+        path.name for path in PACKAGE.glob("*.py")}

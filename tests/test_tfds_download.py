@@ -17,13 +17,13 @@ from tensorflow_datasets.core.download import checksums, downloader
 
 from conftest import TINY, synthetic_reviews
 from keras_rnn.cli import main
-from keras_rnn.config import SentimentConfig, SummarizationConfig, TranslationConfig
+from keras_rnn import SentimentConfig, SummarizationConfig, TranslationConfig
 from keras_rnn.data import tfds_source
 from keras_rnn.data.corpora import read_classification_split
 from keras_rnn.data.tfds_source import CorpusDownloadError, load_tfds, tfds_prepare_kwargs
 
 # Each task's TFDS default, and the other TFDS corpus the README trains on.
-DEFAULT_BUILDERS = sorted({SentimentConfig().corpus, TranslationConfig().corpus, SummarizationConfig().corpus,
+DEFAULT_BUILDERS = sorted({SentimentConfig().data.corpus, TranslationConfig().data.corpus, SummarizationConfig().data.corpus,
                            "glue/sst2"})
 
 

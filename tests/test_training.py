@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from conftest import TINY
-from keras_rnn.config import SentimentConfig
+from keras_rnn import SentimentConfig
 from keras_rnn.core.runs import RUN_FILES
 from keras_rnn.core.strategies import get_strategy
-from keras_rnn.training import SENTIMENT_RUN_FILES, prepare_sentiment_data, train_sentiment
+from keras_rnn.tasks.sentiment import SENTIMENT_RUN_FILES, prepare_sentiment_data, train_sentiment
 
 
 def test_training_learns_the_synthetic_task_and_writes_the_run_dir(trained):
@@ -40,7 +40,7 @@ def test_prepared_batches_are_bucketed_and_counted(tiny_tsv):
     assert len(batches) == data.train_batches
     assert sum(int(ids.shape[0]) for ids, _ in batches) == data.train_examples
     assert sum(int(np.count_nonzero(ids)) for ids, _ in batches) <= data.train_tokens
-    assert max(int(ids.shape[1]) for ids, _ in batches) <= config.max_length
+    assert max(int(ids.shape[1]) for ids, _ in batches) <= config.text.max_length
     assert data.class_names == ["negative", "positive"]
 
 
@@ -64,7 +64,7 @@ def test_config_rejects_unknown_keys_and_bad_values():
         SentimentConfig.from_dict({"colour": "red"})
     with pytest.raises(ValueError, match="`cell`: 'transformer'"):
         SentimentConfig(cell="transformer")
-    assert json.loads(SentimentConfig().to_json())["cell"] == "gru"
+    assert json.loads(SentimentConfig().to_json())["network"]["cell"] == "gru"
 
 
 def test_strategy_errors(monkeypatch):
@@ -79,7 +79,7 @@ def test_linear_decay_schedule_reaches_zero_at_the_last_step():
     import keras
 
     from keras_rnn.models.classifier import build_sentiment_model
-    from keras_rnn.training import compile_classifier
+    from keras_rnn.tasks.sentiment import compile_classifier
 
     model = compile_classifier(build_sentiment_model(20, units=2, embedding_dim=2), 2, 0.01, 1.0,
                                "linear_decay", total_steps=100)
@@ -161,7 +161,7 @@ def test_default_run_folders_never_collide(tmp_path, monkeypatch):
 
 
 def test_a_run_folder_of_another_task_is_refused_by_name(tmp_path, tiny_tsv):
-    from keras_rnn.config import TranslationConfig
+    from keras_rnn import TranslationConfig
 
     run_dir = tmp_path / "run"
     run_dir.mkdir()
@@ -171,7 +171,7 @@ def test_a_run_folder_of_another_task_is_refused_by_name(tmp_path, tiny_tsv):
 
 
 def test_configurations_record_their_task():
-    from keras_rnn.config import TranslationConfig
+    from keras_rnn import TranslationConfig
 
     saved = json.loads(TranslationConfig().to_json())
     assert saved["task"] == "translation" and TranslationConfig.from_dict(saved) == TranslationConfig()

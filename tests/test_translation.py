@@ -11,10 +11,10 @@ import pytest
 import tensorflow as tf
 
 from keras_rnn.cli import main
-from keras_rnn.config import TranslationConfig
-from keras_rnn.export import export_seq2seq, read_manifest
+from keras_rnn import TranslationConfig
+from keras_rnn.export import read_manifest
+from keras_rnn.tasks.translation import export_translation, translation_generator
 from keras_rnn.metrics import bleu_and_chrf
-from keras_rnn.models.generator import Seq2SeqGenerator
 from keras_rnn.serving import TextGenerator
 
 GERMAN = "null eins zwei drei vier fünf sechs sieben acht neun".split()
@@ -47,14 +47,13 @@ def write_pairs(path, pairs):
 
 @pytest.fixture(scope="session")
 def translation(tmp_path_factory):
-    from keras_rnn.seq2seq_training import train_translation
+    from keras_rnn.tasks.translation import train_translation
 
     root = tmp_path_factory.mktemp("translation")
     corpus = write_pairs(root / "pairs.tsv", number_words(2500, seed=0))
     config = TranslationConfig(corpus=corpus, **TINY_TRANSLATION)
     result = train_translation(config, str(root / "run"), verbose=0)
-    path = export_seq2seq(str(root / "export"), "translation", result.model, result.source_preprocessor,
-                          result.target_preprocessor, config, metrics=result.metrics)
+    path = export_translation(str(root / "export"), result)
     return result, path
 
 
@@ -76,8 +75,8 @@ def test_the_result_keeps_the_validation_split_and_what_each_decoding_wrote(tran
         assert len(outputs) == len(result.validation_sources)
         assert bleu_and_chrf(outputs, result.validation_references)["bleu"] == result.metrics[f"val_bleu_{name}"]
     # in the order of the sources: the greedy outputs are what a greedy decoder writes for them
-    generator = Seq2SeqGenerator.from_model(result.model, result.source_preprocessor, result.target_preprocessor,
-                                            result.config, beam_width=1)
+    generator = translation_generator(result.model, result.source_preprocessor, result.target_preprocessor,
+                                      result.config, beam_width=1)
     first = result.validation_sources[:5]
     written = [t.decode("utf-8") for t in generator(tf.constant(first))["text"].numpy()]
     assert written == result.validation_outputs["greedy"][:5]
@@ -131,18 +130,27 @@ def test_server_gives_a_defined_output_for_hard_inputs(translation):
     assert empty.shape == (0,)
 
 
-def test_sources_are_cut_at_the_configured_length(translation):
-    import dataclasses
+def test_sources_are_cut_at_the_configured_length(translation, tmp_path):
+    """One source preprocessor, cutting at `max_source_length`, serves training and the export."""
+    from keras_rnn.tasks.translation import make_preprocessors, preprocessors_from_run
 
-    result, _ = translation
-    config = dataclasses.replace(result.config, max_source_length=5)
-    generator = Seq2SeqGenerator.from_model(result.model, result.source_preprocessor, result.target_preprocessor,
-                                            config, beam_width=1)
+    result, path = translation
+    assert result.source_preprocessor.max_length == result.config.text.max_source_length == 200
+    config = result.config.replace(max_length=5, max_source_length=5)
+    assert make_preprocessors(config)[0].max_length == 5
+    source, target = preprocessors_from_run(config, result.run_dir)  # the run's vocabularies, this cut
+    generator = translation_generator(result.model, source, target, config, beam_width=1)
     out = generator(tf.constant(["Eins zwei drei vier fünf sechs sieben acht neun."]))
     assert out["source_tokens"].shape[1] == 5
     assert [t.decode() for t in out["source_tokens"][0].numpy()] == ["Eins", "zwei", "drei", "vier", "fünf"]
+    # The export cuts where the configuration it was trained with says (200 here), in its own graph.
+    long_source = " ".join(["eins"] * 250)
+    tokens, _, _ = TextGenerator(path).attention(long_source)
+    assert len(tokens) == 200
     with pytest.raises(ValueError, match="`max_source_length`: 0"):
         TranslationConfig(max_source_length=0)
+    with pytest.raises(ValueError, match="max_source_length=30 is shorter than max_length=60"):
+        TranslationConfig(max_source_length=30)
 
 
 def test_attention_signature_and_plot(translation, tmp_path):
@@ -164,13 +172,11 @@ def test_attention_signature_and_plot(translation, tmp_path):
 
 def test_beam_width_is_fixed_at_export_and_one_is_greedy(translation, tmp_path):
     result, _ = translation
-    path = export_seq2seq(str(tmp_path / "greedy"), "translation", result.model, result.source_preprocessor,
-                          result.target_preprocessor, result.config, beam_width=1)
+    path = export_translation(str(tmp_path / "greedy"), result, beam_width=1)
     assert read_manifest(path)["beam_width"] == 1
     assert TextGenerator(path).generate(["Eins zwei."]) == ["One two."]
     with pytest.raises(FileExistsError):
-        export_seq2seq(path, "translation", result.model, result.source_preprocessor,
-                       result.target_preprocessor, result.config)
+        export_translation(path, result)
 
 
 def test_cli_translate_arguments_stdin_json_and_plot(translation, tmp_path, capsys, monkeypatch):
@@ -216,7 +222,7 @@ def test_cli_train_translation_end_to_end_and_errors(tmp_path, capsys):
     assert printed["export"] == output and "val_bleu_beam3" in printed
     manifest = read_manifest(output)
     assert manifest["task"] == "translation" and manifest["beam_width"] == 2
-    assert manifest["config"]["source"] == "de" and manifest["config"]["tsv_columns"] == ["en", "de"]
+    assert manifest["config"]["data"]["source"] == "de" and manifest["config"]["data"]["tsv_columns"] == ["en", "de"]
     assert main(argv) == 2  # the export exists: no silent overwrite
     assert "already exists" in capsys.readouterr().err
     elsewhere = ["--output", str(tmp_path / "x"), "--run-dir", str(tmp_path / "x_run")]
@@ -231,7 +237,7 @@ def test_cli_train_translation_end_to_end_and_errors(tmp_path, capsys):
 def test_an_unfinished_run_dir_keeps_its_vocabularies_and_history(tmp_path):
     import dataclasses
 
-    from keras_rnn.seq2seq_training import rescore_translation_run, train_translation
+    from keras_rnn.tasks.translation import rescore_translation_run, train_translation
 
     corpus = write_pairs(tmp_path / "pairs.tsv", number_words(300, seed=2))
     run_dir = str(tmp_path / "run")
@@ -242,7 +248,7 @@ def test_an_unfinished_run_dir_keeps_its_vocabularies_and_history(tmp_path):
     vocabulary = (tmp_path / "run" / "target_vocabulary.txt").read_text(encoding="utf-8")
     # As if killed before the end: the next call reads the saved vocabularies instead of adapting again.
     os.remove(os.path.join(run_dir, "metrics.json"))
-    second = dataclasses.replace(first, epochs=2)
+    second = first.replace(epochs=2)
     result = train_translation(second, run_dir, verbose=0)
     history = (tmp_path / "run" / "history.csv").read_text().splitlines()
     assert [row.split(",")[0] for row in history[1:]] == ["0", "1"]

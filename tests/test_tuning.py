@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from conftest import TINY, synthetic_reviews, write_table
 from keras_rnn.cli import main
-from keras_rnn.config import SentimentConfig, SummarizationConfig, TranslationConfig
+from keras_rnn import SentimentConfig, SummarizationConfig, TranslationConfig
 from keras_rnn.search_space import Hyperparameter, boolean, choice, fixed, float_range, narrow_space, parse_spec
 from keras_rnn.tuning import resolve_objective, resolve_search_space, run_search
 from test_summarization import TINY_SUMMARIZATION, memos
@@ -147,7 +147,8 @@ def test_sentiment_search_writes_the_table_logs_and_exports_the_best(reviews, tm
     assert all(row["num_layers"] == 1 and row["embedding_dim"] == 8 and row["fit_time_s"] > 0 for row in rows)
     best = max(rows, key=lambda row: row["val_accuracy"])
     assert summary["best"]["score"] == pytest.approx(best["val_accuracy"])
-    assert summary["best_config"]["units"] == best["units"] and summary["best_config"]["cell"] == best["cell"]
+    assert summary["best_config"]["network"]["units"] == best["units"]
+    assert summary["best_config"]["network"]["cell"] == best["cell"]
 
     # TensorBoard: scalars and an hparams session per trial.
     for row in rows:
@@ -156,7 +157,8 @@ def test_sentiment_search_writes_the_table_logs_and_exports_the_best(reviews, tm
 
     # The export is the best trial's model, served like `train`'s: string in, label out.
     manifest = json.loads((export / "keras_rnn.json").read_text())
-    assert manifest["config"]["units"] == best["units"] and manifest["config"]["cell"] == best["cell"]
+    assert manifest["config"]["network"]["units"] == best["units"]
+    assert manifest["config"]["network"]["cell"] == best["cell"]
     serve = tf.saved_model.load(str(export)).signatures["serving_default"]
     texts = ["good great excellent film", "bad awful boring film"]
     probabilities = serve(text=tf.constant(texts))["probabilities"].numpy()
@@ -191,7 +193,7 @@ def test_hyperband_translation_search_on_validation_bleu(tmp_path):
     assert result.best_metrics["score"] == max(row["val_bleu"] for row in result.trials)
     assert "val_chrf" in result.best_metrics and "val_loss" in result.best_metrics
     manifest = json.loads((tmp_path / "best" / "keras_rnn.json").read_text())
-    assert manifest["beam_width"] == result.best_config.beam_width  # the beam the objective was scored with
+    assert manifest["beam_width"] == result.best_config.decoding.beam_width  # the beam the objective was scored with
     serve = tf.saved_model.load(str(tmp_path / "best")).signatures["serving_default"]
     assert serve(text=tf.constant(["Eins zwei."]))["translation"].shape == (1,)
 
@@ -210,19 +212,21 @@ def test_bayesian_summarization_search_on_validation_rouge(tmp_path):
     assert [row["status"] for row in result.trials] == ["COMPLETED", "COMPLETED"]
     assert all(0 <= row["val_rouge2"] <= 100 for row in result.trials)
     assert {"val_rouge1", "val_rougeL"} <= set(result.best_metrics)
-    assert result.best_config.copy  # copy is the configuration's, never searched
+    assert result.best_config.network.copy  # copy is the configuration's, never searched
 
 
 def test_every_trial_sees_the_training_batches_in_the_same_order(reviews, tmp_path):
     import keras_tuner
 
-    from keras_rnn.tuning import SentimentSearch, make_hypermodel
+    from keras_rnn.tasks import get_task
+    from keras_rnn.tuning import make_hypermodel
 
+    task = get_task("sentiment")
     config = SentimentConfig(corpus=reviews, **{**TINY, "epochs": 2})
-    data = SentimentSearch().prepare(config, str(tmp_path))
+    data = task.prepare(config, str(tmp_path))
     space = resolve_search_space(config, "val_loss", {"cell": "gru", "units": "8", "embedding_dim": "8",
                                                      "num_layers": "1"})
-    hypermodel = make_hypermodel(SentimentSearch(), config, space, "val_loss", data, verbose=0)
+    hypermodel = make_hypermodel(task, config, space, "val_loss", data, verbose=0)
     hp = keras_tuner.HyperParameters()
     # the same trial twice, after the shared dataset has already been through two epochs
     first = hypermodel.fit(hp, hypermodel.build(hp), epochs=2)

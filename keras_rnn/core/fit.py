@@ -13,11 +13,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_rnn.core.config import LR_SCHEDULES
 from keras_rnn.core.runs import RUN_FILES
 from keras_rnn.files import write_text_atomic
 from keras_rnn.validation import validate_choice
 
-LR_SCHEDULES = ("constant", "linear_decay")
 
 
 def learning_rate_schedule(learning_rate: float, schedule: str, total_steps: int | None):

@@ -7,13 +7,14 @@ the best epoch's weights, the resume backup, TensorBoard logs, and at the end th
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
 import shutil
 
 import keras
+
+from keras_rnn.core.config import RESUMABLE_CHANGES, TaskConfig
 
 # The files every run folder holds (tasks add theirs).
 RUN_FILES = {
@@ -24,23 +25,16 @@ RUN_FILES = {
     "metrics": "metrics.json",
 }
 
-# Fields that may change between a run and its resumption without changing what is trained.
-# Changing these does not invalidate a half-finished run (decoding settings only matter afterwards).
-# Where the data lives (not what it is) may change too.
-RESUMABLE_CHANGES = ("data_dir", "manual_dir", "epochs", "patience", "beam_width", "length_penalty",
-                     "max_length_ratio", "max_length_offset", "min_length", "no_repeat_ngram_size")
-
-
-def open_run_dir(run_dir: str, config, overwrite: bool) -> None:
+def open_run_dir(run_dir: str, config: TaskConfig, overwrite: bool) -> None:
     """`check_run_dir`, then creates the folder, writes the configuration there and seeds every random
     generator from it: how each task's training starts."""
     check_run_dir(run_dir, config, overwrite)
     os.makedirs(run_dir, exist_ok=True)
     config.save(os.path.join(run_dir, RUN_FILES["config"]))
-    keras.utils.set_random_seed(config.seed)
+    keras.utils.set_random_seed(config.optimization.seed)
 
 
-def check_run_dir(run_dir: str, config, overwrite: bool) -> None:
+def check_run_dir(run_dir: str, config: TaskConfig, overwrite: bool) -> None:
     """Refuses to clobber a finished run, or to resume one with a different configuration."""
     config_path = os.path.join(run_dir, RUN_FILES["config"])
     finished = is_finished_run(run_dir)
@@ -65,12 +59,13 @@ def check_run_dir(run_dir: str, config, overwrite: bool) -> None:
                 f"(changed: {changed}); resume with the same settings, choose another --run-dir, or "
                 "pass --overwrite."
             )
-        if config.epochs != previous.epochs and config.lr_schedule != "constant":
+        epochs, before = config.optimization.epochs, previous.optimization.epochs
+        if epochs != before and config.optimization.lr_schedule != "constant":
             # The schedule's length is epochs × steps: another epoch count would rescale it mid-run.
             raise ValueError(
-                f"Run directory {run_dir!r} holds an unfinished run; resuming it with epochs {previous.epochs} → "
-                f"{config.epochs} would stretch its {config.lr_schedule} learning-rate schedule mid-run. Resume "
-                f"with --epochs {previous.epochs}, or pass --overwrite to train again."
+                f"Run directory {run_dir!r} holds an unfinished run; resuming it with epochs {before} → {epochs} "
+                f"would stretch its {config.optimization.lr_schedule} learning-rate schedule mid-run. Resume "
+                f"with --epochs {before}, or pass --overwrite to train again."
             )
 
 
@@ -91,13 +86,13 @@ def default_run_dir(task: str, output: str) -> str:
     return os.path.join("runs", task, f"{os.path.basename(output)}-{digest}")
 
 
-def changed_fields(run_dir: str, config) -> list[str]:
+def changed_fields(run_dir: str, config: TaskConfig) -> list[str]:
     """The configuration fields that differ from the run saved in `run_dir` (`RESUMABLE_CHANGES` aside)."""
     return _changed(type(config).load(os.path.join(run_dir, RUN_FILES["config"])), config)
 
 
-def _changed(previous, config) -> list[str]:
-    before, current = dataclasses.asdict(previous), dataclasses.asdict(config)
+def _changed(previous: TaskConfig, config: TaskConfig) -> list[str]:
+    before, current = previous.flat(), config.flat()
     return sorted(k for k in current if current[k] != before.get(k) and k not in RESUMABLE_CHANGES)
 
 

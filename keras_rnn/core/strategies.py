@@ -30,16 +30,6 @@ def get_strategy(name: str = "default") -> tf.distribute.Strategy:
     return KerasMultiWorkerMirroredStrategy()
 
 
-def refuse_multi_worker(task: str, strategy: str | tf.distribute.Strategy) -> None:
-    """Refuses multi-worker training for a task whose training does not handle workers, before anything is
-    written (every worker would otherwise write the same run folder and export)."""
-    if strategy == "multi_worker" or isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        raise ValueError(
-            f"Received an invalid value for argument `strategy`: 'multi_worker' is not supported for {task} "
-            f"training. Accepted values for {task}: 'default', 'mirrored'."
-        )
-
-
 class KerasMultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
     """`MultiWorkerMirroredStrategy` answering the two `reduce` calls Keras 3's `fit` gets wrong.
 

@@ -16,19 +16,24 @@ import hashlib
 import os
 import shutil
 from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import tensorflow as tf
 
 from keras_rnn.data.tfds_source import load_tfds, tfds_builder, tfds_splits
 from keras_rnn.files import open_tar
-from keras_rnn.validation import validate_fraction
+from keras_rnn.validation import validate_choice, validate_fraction
 
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2")
 TABLE_SUFFIXES = (".tsv", ".csv", ".tsv.gz", ".csv.gz")
 TEXT_COLUMN_GUESSES = ("text", "sentence", "review", "content", "document")
 # aclImdb ships its unlabelled reviews beside the labelled ones; they are not a class.
 UNLABELLED_FOLDERS = ("unsup",)
+# How `carve_validation` picks validation examples when a corpus has no validation split: a seeded coin
+# per example, or the last ones in corpus order (series and language-model windows, where examples
+# interleaved with training ones would let validation see what training already saw next to them).
+VALIDATION_SPLITS = ("random", "chronological")
 ACCEPTED_SOURCES = (
     "a TFDS text-classification name such as 'imdb_reviews' or 'glue/sst2'; a folder laid out as "
     "<root>/<class>/*.txt (or with one such folder per split, like aclImdb/train); a .tar, .tar.gz or "
@@ -114,14 +119,17 @@ def load_text_classification(
     validation_fraction: float = 0.2,
     seed: int = 1337,
     split: str = "train",
+    validation_split: str = "random",
     **read_kwargs,
 ) -> ClassificationData:
     """Loads train and validation examples of a text-classification corpus.
 
     Training examples come from `split` (a TFDS split, slicing such as `"train[:50%]"` included, or a
     folder's split sub-folder). Validation comes from, in order: `validation_corpus` when given; the
-    TFDS builder's `validation` split when it has one; else a seeded `validation_fraction` of the
-    training examples (IMDB has no validation split).
+    TFDS builder's `validation` split when it has one; else `validation_fraction` of the training
+    examples carved off by `carve_validation` (IMDB has no validation split): a seeded random share
+    (`validation_split="random"`, the default) or the last ones in corpus order (`"chronological"`).
+    `validation_fraction`, `seed` and `validation_split` are ignored when nothing is carved.
 
     Example:
     ```python
@@ -139,19 +147,44 @@ def load_text_classification(
         validation, _ = read_classification_split(corpus, "validation", **read_kwargs)
     else:
         validate_fraction("validation_fraction", validation_fraction, allow_zero=False)
-        train, validation = carve_validation(train, validation_fraction, seed)
+        validate_choice("validation_split", validation_split, VALIDATION_SPLITS)
+        train, validation = carve_validation(train, validation_fraction, seed, validation_split=validation_split)
     return ClassificationData(train=train, validation=validation, class_names=class_names)
 
 
 def carve_validation(
-    dataset: tf.data.Dataset, fraction: float, seed: int
+    dataset: tf.data.Dataset, fraction: float, seed: int, *, validation_split: str = "random"
 ) -> tuple[tf.data.Dataset, tf.data.Dataset]:
-    """Splits a dataset into (train, validation) by a seeded coin per example index.
+    """Splits a dataset into (train, validation), `fraction` of it for validation.
 
-    Deterministic for a given order, seed and fraction, and streaming (no need to hold the corpus in
-    memory); the validation share is `fraction` in expectation.
+    Args:
+        dataset: the examples, in corpus order.
+        fraction: share of the examples for validation, in (0, 1).
+        seed: seed of the random carve; ignored by the chronological one.
+        validation_split: one of `VALIDATION_SPLITS`:
+            - `"random"` (default): a seeded coin per example index. Deterministic for a given order,
+              seed and fraction, and streaming (no need to hold the corpus in memory, nor to know its
+              size); the validation share is `fraction` in expectation.
+            - `"chronological"`: the last `chronological_validation_size(n, fraction)` of the `n`
+              examples are validation, the ones before them train, both in corpus order (nothing
+              shuffled). `n` is the dataset's cardinality when known (local files, TFDS splits), else
+              counted in one pass.
+
+    Returns:
+        `(train, validation)`, together every example exactly once.
+
+    Example:
+    >>> train, validation = carve_validation(tf.data.Dataset.range(10), 0.2, seed=0,
+    ...                                      validation_split="chronological")
+    >>> [int(x) for x in train], [int(x) for x in validation]
+    ([0, 1, 2, 3, 4, 5, 6, 7], [8, 9])
     """
     validate_fraction("fraction", fraction, allow_zero=False)
+    validate_choice("validation_split", validation_split, VALIDATION_SPLITS)
+    if validation_split == "chronological":
+        n = _count_examples(dataset)
+        n_train = n - chronological_validation_size(n, fraction)
+        return dataset.take(n_train), dataset.skip(n_train)
 
     def in_validation(index, _example):
         coin = tf.random.stateless_uniform([], seed=tf.stack([tf.constant(seed, tf.int64), index]))
@@ -162,6 +195,39 @@ def carve_validation(
     train = indexed.filter(lambda i, e: tf.logical_not(in_validation(i, e))).map(drop_index)
     validation = indexed.filter(in_validation).map(drop_index)
     return train, validation
+
+
+def chronological_validation_size(n: int, fraction: float) -> int:
+    """How many of `n` examples a chronological carve of `fraction` puts in validation.
+
+    `fraction * n` rounded to the nearest integer, halves up: the random carve's expected size, so both
+    carves of one corpus are the same size up to the random one's sampling noise. Then at least one
+    example on each side (an empty validation or training split would only fail later, in `fit`).
+
+    Raises:
+        ValueError: fewer than two examples, which cannot make both a training and a validation split.
+
+    Example:
+    >>> [chronological_validation_size(n, 0.25) for n in (2, 6, 10, 100)]
+    [1, 2, 3, 25]
+    """
+    if n < 2:
+        raise ValueError(
+            f"Cannot carve a chronological validation split from {n} example(s); it needs at least two "
+            "(one to train on, one to validate on). Give a validation corpus instead."
+        )
+    # Decimal of the fraction as written, so that 0.29 * 50 rounds up as 14.5 does (not as 14.4999...).
+    size = int((Decimal(repr(fraction)) * n).to_integral_value(rounding=ROUND_HALF_UP))
+    return min(max(size, 1), n - 1)
+
+
+def _count_examples(dataset: tf.data.Dataset) -> int:
+    cardinality = int(dataset.cardinality())
+    if cardinality == tf.data.INFINITE_CARDINALITY:
+        raise ValueError("Cannot carve a chronological validation split from an infinite dataset.")
+    if cardinality >= 0:
+        return cardinality
+    return int(dataset.reduce(tf.constant(0, tf.int64), lambda count, _: count + 1))  # unknown: count them
 
 
 # --- TFDS ------------------------------------------------------------------------------------------

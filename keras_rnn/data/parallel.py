@@ -21,9 +21,9 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
-from keras_rnn.data.corpora import carve_validation
+from keras_rnn.data.corpora import VALIDATION_SPLITS, carve_validation
 from keras_rnn.data.tfds_source import load_tfds, tfds_builder, tfds_splits
-from keras_rnn.validation import validate_fraction
+from keras_rnn.validation import validate_choice, validate_fraction
 
 PAIR_SUFFIXES = (".tsv", ".tsv.gz", ".txt", ".txt.gz")
 VALIDATION_SPLIT_NAMES = ("validation", "valid", "val", "dev")
@@ -63,6 +63,7 @@ def load_parallel(
     validation_corpus: str | None = None,
     validation_fraction: float = 0.05,
     seed: int = 1337,
+    validation_split: str = "random",
     tsv_columns: Sequence[str] | None = None,
     data_dir: str | None = None,
     download_and_prepare_kwargs: dict | None = None,
@@ -70,8 +71,11 @@ def load_parallel(
     """Loads train and validation pairs, translating `source` → `target` (language codes).
 
     Validation comes from `validation_corpus` when given, else the corpus's own validation split
-    (TFDS `validation`, a folder's `valid`/`val`/`dev` files), else a seeded `validation_fraction` of
-    the training pairs (an Anki TSV file has no validation split).
+    (TFDS `validation`, a folder's `valid`/`val`/`dev` files), else `validation_fraction` of the
+    training pairs carved off by `carve_validation` (an Anki TSV file has no validation split): a seeded
+    random share (`validation_split="random"`, the default) or the last pairs in corpus order
+    (`"chronological"`). `validation_fraction`, `seed` and `validation_split` are ignored when nothing
+    is carved.
 
     Example:
     ```python
@@ -100,7 +104,8 @@ def load_parallel(
         )
     if validation is None:
         validate_fraction("validation_fraction", validation_fraction, allow_zero=False)
-        train, validation = carve_validation(train, validation_fraction, seed)
+        validate_choice("validation_split", validation_split, VALIDATION_SPLITS)
+        train, validation = carve_validation(train, validation_fraction, seed, validation_split=validation_split)
     return ParallelData(train, validation, source, target)
 
 

@@ -52,11 +52,11 @@ from collections.abc import Iterator
 
 import tensorflow as tf
 
-from keras_rnn.data.corpora import ARCHIVE_SUFFIXES, carve_validation, is_local_source
+from keras_rnn.data.corpora import ARCHIVE_SUFFIXES, VALIDATION_SPLITS, carve_validation, is_local_source
 from keras_rnn.data.parallel import VALIDATION_SPLIT_NAMES, _open_text
 from keras_rnn.data.tfds_source import load_tfds, tfds_builder, tfds_splits
 from keras_rnn.files import open_tar
-from keras_rnn.validation import validate_fraction
+from keras_rnn.validation import validate_choice, validate_fraction
 
 DEFAULT_SUMMARIZATION_CORPUS = "aeslc"
 # (document feature, summary feature) of the TFDS summarization builders used without arguments.
@@ -124,6 +124,7 @@ def load_summarization(
     validation_corpus: str | None = None,
     validation_fraction: float = 0.05,
     seed: int = 1337,
+    validation_split: str = "random",
     data_dir: str | None = None,
     download_and_prepare_kwargs: dict | None = None,
 ) -> SummarizationData:
@@ -131,7 +132,8 @@ def load_summarization(
 
     Validation comes from `validation_corpus` when given (its own validation split when it has one,
     else all of it), else the corpus's own validation split (TFDS `validation`; a local `dev`, `valid`,
-    `validation` or `val` split), else a seeded `validation_fraction` of the training pairs.
+    `validation` or `val` split), else `validation_fraction` of the training pairs carved off by
+    `carve_validation`.
 
     Args:
         corpus: TFDS name or local path (see the module docstring); `"aeslc"` is the default corpus of
@@ -139,6 +141,11 @@ def load_summarization(
         split: the training split (TFDS slicing such as `"train[:10%]"` works). Ignored for single files.
         document_feature, summary_feature: TFDS features or JSONL keys (default: the builder's known
             names, `document` and `summary` for JSONL); for a TSV file, header columns to read.
+        validation_fraction: share of the training pairs carved off for validation, in (0, 1).
+        seed: seed of the random carve.
+        validation_split: how the carve picks its pairs, one of `VALIDATION_SPLITS`: `"random"` (default,
+            seeded) or `"chronological"` (the last pairs in corpus order). Like `validation_fraction`
+            and `seed`, ignored when the validation pairs come from a corpus rather than a carve.
         data_dir, download_and_prepare_kwargs: passed to `tfds.load`.
     """
     features = dict(document_feature=document_feature, summary_feature=summary_feature)
@@ -159,7 +166,8 @@ def load_summarization(
             validation, references = examples.dataset(f"{corpus!r} ({name})"), examples.references
     if validation is None:
         validate_fraction("validation_fraction", validation_fraction, allow_zero=False)
-        train, validation = carve_validation(train, validation_fraction, seed)
+        validate_choice("validation_split", validation_split, VALIDATION_SPLITS)
+        train, validation = carve_validation(train, validation_fraction, seed, validation_split=validation_split)
     return SummarizationData(train, validation, references)
 
 

@@ -7,20 +7,11 @@ import tensorflow as tf
 
 from keras_rnn.models.ngrams import HashedNgrams
 from keras_rnn.models.pooling import MaskedSequencePooling
+from keras_rnn.models.rnn_stack import CELLS, rnn_stack
 from keras_rnn.validation import validate_choice, validate_fraction, validate_positive_int
 
-CELLS = {"simple_rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 POOLINGS = ("last", "max", "mean", "max_mean")
 APIS = ("functional", "sequential")
-
-
-def _recurrent_layer(cell: str, units: int, return_sequences: bool, bidirectional: bool, name: str):
-    # Defaults (tanh/sigmoid, recurrent_dropout=0, unroll=False, GRU reset_after=True) keep the
-    # cuDNN kernel eligible on GPU; with right padding the mask does not disqualify it.
-    layer = CELLS[cell](units, return_sequences=return_sequences, name=name)
-    if bidirectional:
-        return keras.layers.Bidirectional(layer, name=f"bidirectional_{name}")
-    return layer
 
 
 def classifier_layers(
@@ -56,10 +47,9 @@ def classifier_layers(
     if embedding_dropout:
         # Drops whole embedding channels, the same ones at every step (SpatialDropout1D).
         layers.append(keras.layers.SpatialDropout1D(embedding_dropout, name="embedding_dropout"))
-    for i in range(num_layers):
-        last = i == num_layers - 1
-        return_sequences = not (last and pooling == "last")
-        layers.append(_recurrent_layer(cell, units, return_sequences, bidirectional, f"{cell}_{i}"))
+    # Named `{cell}_{i}` (`bidirectional_{cell}_{i}` when wrapped), as saved models' configs and weight
+    # paths have them. The builder's defaults keep the cuDNN kernel eligible on GPU (see `rnn_stack`).
+    layers += rnn_stack(cell, units, num_layers, bidirectional=bidirectional, return_sequences=pooling != "last")
     if pooling != "last":
         layers.append(MaskedSequencePooling(pooling, name=f"{pooling}_pooling"))
     if dropout:

@@ -28,13 +28,13 @@ class Seq2SeqGenerator(keras.layers.Layer):
     source with no tokens (empty or whitespace-only text) gives an empty output.
 
     Args:
-        source_preprocessor: the training source `TextPreprocessor`; copied with `max_source_length`.
+        source_preprocessor: the training source `TextPreprocessor`, used as it is: it cuts sources where
+            training cut them (its `max_length`).
         target_preprocessor: the target `TextPreprocessor` (its vocabulary holds `[START]`, `[END]`).
         encoder, decoder: the trained `Seq2SeqEncoder` and `Seq2SeqDecoder`.
         beam_width: `1` for greedy search, more for beam search. Defaults to `5`.
         length_penalty: GNMT α for beam search. Defaults to `0.6`.
         max_length_ratio, max_length_offset: at most `ratio * source tokens + offset` output tokens.
-        max_source_length: longer sources are cut to this many tokens. Defaults to `200`.
         replace_unknown: copy attended source tokens in place of `[UNK]`. Defaults to `True`.
         min_length: the end token is forbidden before this many output tokens. Defaults to `0`.
         no_repeat_ngram_size: when > 0, outputs never repeat an n-gram of this length. Defaults to `0`.
@@ -61,7 +61,6 @@ class Seq2SeqGenerator(keras.layers.Layer):
         length_penalty: float = 0.6,
         max_length_ratio: float = 1.5,
         max_length_offset: int = 10,
-        max_source_length: int = 200,
         replace_unknown: bool = True,
         min_length: int = 0,
         no_repeat_ngram_size: int = 0,
@@ -72,13 +71,10 @@ class Seq2SeqGenerator(keras.layers.Layer):
         self.length_penalty = float(length_penalty)
         self.max_length_ratio = float(max_length_ratio)
         self.max_length_offset = int(max_length_offset)
-        self.max_source_length = validate_positive_int("max_source_length", max_source_length)
         self.replace_unknown = bool(replace_unknown)
         self.min_length = int(min_length)
         self.no_repeat_ngram_size = int(no_repeat_ngram_size)
-        source_config = source_preprocessor.get_config()
-        source_config.update(max_length=self.max_source_length, name="source_preprocessor")
-        self.source_preprocessor = TextPreprocessor.from_config(source_config)
+        self.source_preprocessor = source_preprocessor
         self.target_preprocessor = target_preprocessor
         self.encoder, self.decoder = encoder, decoder
         vocabulary = target_preprocessor.get_vocabulary()
@@ -91,26 +87,6 @@ class Seq2SeqGenerator(keras.layers.Layer):
     def build(self, input_shape=None):
         # Everything with weights (the encoder and decoder) comes in trained; nothing to create here.
         self.built = True
-
-    @classmethod
-    def from_model(
-        cls,
-        model: keras.Model,
-        source_preprocessor: TextPreprocessor,
-        target_preprocessor: TextPreprocessor,
-        config,
-        beam_width: int | None = None,
-    ) -> "Seq2SeqGenerator":
-        """The generator over a trained `build_seq2seq_model` model, with the decoding settings of a task
-        configuration (`beam_width`, default `config.beam_width`; `1` is greedy)."""
-        return cls(
-            source_preprocessor, target_preprocessor, model.get_layer("encoder"), model.get_layer("decoder"),
-            beam_width=config.beam_width if beam_width is None else beam_width,
-            length_penalty=config.length_penalty, max_length_ratio=config.max_length_ratio,
-            max_length_offset=config.max_length_offset, max_source_length=config.max_source_length,
-            min_length=getattr(config, "min_length", 0),
-            no_repeat_ngram_size=getattr(config, "no_repeat_ngram_size", 0), name="generator",
-        )
 
     @property
     def strategy(self):
@@ -160,7 +136,7 @@ class Seq2SeqGenerator(keras.layers.Layer):
             decoder=keras.saving.serialize_keras_object(self.decoder),
             beam_width=self.beam_width, length_penalty=self.length_penalty,
             max_length_ratio=self.max_length_ratio, max_length_offset=self.max_length_offset,
-            max_source_length=self.max_source_length, replace_unknown=self.replace_unknown,
+            replace_unknown=self.replace_unknown,
             min_length=self.min_length, no_repeat_ngram_size=self.no_repeat_ngram_size,
         )
         return config
@@ -168,6 +144,7 @@ class Seq2SeqGenerator(keras.layers.Layer):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
+        config.pop("max_source_length", None)  # generators saved before sources were cut by their preprocessor
         for key in ("source_preprocessor", "target_preprocessor", "encoder", "decoder"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)

@@ -19,7 +19,7 @@ from keras import ops
 
 from keras_rnn.decoding import BeamSearch, DecodingResult, GreedySearch, RandomSampling, dynamic_decode
 from keras_rnn.models.attention import LUONG_SCORES, BahdanauAttention, LuongAttention
-from keras_rnn.models.classifier import CELLS
+from keras_rnn.models.rnn_stack import CELLS, rnn_stack, state_count
 from keras_rnn.validation import validate_choice, validate_fraction, validate_positive_int
 
 ATTENTIONS = ("none", "bahdanau", "luong")
@@ -28,15 +28,6 @@ ATTENTIONS = ("none", "bahdanau", "luong")
 # de→en a 10× wider uniform reached validation perplexity 13.9 after 300 steps, against 88.7
 # (benchmarks/translation_steps.py). Much wider (±1) diverged.
 DEFAULT_EMBEDDINGS_INITIALIZER = {"class_name": "RandomUniform", "config": {"minval": -0.5, "maxval": 0.5}}
-
-
-def _rnn(cell: str, units: int, name: str) -> keras.layers.Layer:
-    # Defaults keep the cuDNN kernels eligible on GPU (right padding, no recurrent dropout).
-    return CELLS[cell](units, return_sequences=True, return_state=True, name=name)
-
-
-def _state_count(cell: str) -> int:
-    return 2 if cell == "lstm" else 1
 
 
 @keras.saving.register_keras_serializable(package="keras_rnn")
@@ -93,10 +84,9 @@ class Seq2SeqEncoder(keras.layers.Layer):
         self.embedding = keras.layers.Embedding(
             vocabulary_size, embedding_dim, embeddings_initializer=self.embeddings_initializer, name="embedding"
         )
-        self.rnns = []
-        for i in range(num_layers):
-            rnn = _rnn(cell, units, name=f"{cell}_{i}")
-            self.rnns.append(keras.layers.Bidirectional(rnn, name=f"bidirectional_{cell}_{i}") if bidirectional else rnn)
+        # `{cell}_{i}` (`bidirectional_{cell}_{i}` when wrapped), every one returning its states; the
+        # builder's defaults keep the cuDNN kernels eligible on GPU (right padding, no recurrent dropout).
+        self.rnns = rnn_stack(cell, units, num_layers, bidirectional=bidirectional, return_state=True)
         self.dropout_layer = keras.layers.Dropout(dropout)
 
     @property
@@ -105,7 +95,7 @@ class Seq2SeqEncoder(keras.layers.Layer):
 
     @property
     def summary_dim(self) -> int:
-        return self.memory_dim * _state_count(self.cell)
+        return self.memory_dim * state_count(self.cell)
 
     def build(self, source_ids_shape):
         # Built here, not on first call, so that loading a saved model finds every weight in place.
@@ -231,10 +221,10 @@ class Seq2SeqDecoder(keras.layers.Layer):
         self.embedding = keras.layers.Embedding(
             vocabulary_size, embedding_dim, embeddings_initializer=self.embeddings_initializer, name="embedding"
         )
-        self.rnns = [_rnn(cell, units, name=f"{cell}_{i}") for i in range(num_layers)]
+        self.rnns = rnn_stack(cell, units, num_layers, return_state=True)  # `{cell}_{i}`, as the encoder's
         # One tanh bridge per layer and state: encoder summary → decoder initial state.
         self.bridges = [
-            [keras.layers.Dense(units, activation="tanh", name=f"bridge_{i}_{j}") for j in range(_state_count(cell))]
+            [keras.layers.Dense(units, activation="tanh", name=f"bridge_{i}_{j}") for j in range(state_count(cell))]
             for i in range(num_layers)
         ]
         if attention == "bahdanau":

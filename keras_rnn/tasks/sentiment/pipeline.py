@@ -1,5 +1,5 @@
-"""The sentiment task's training: corpus → bucketed id batches, the classifier, a resumable run, its
-figures; over the shared core (`keras_rnn.core`: run folders, resumable fit, strategies)."""
+"""The sentiment task's pipeline: corpus → bucketed id batches (`prepare`), the compiled classifier
+(`build`), and a finished run read back; `keras_rnn.core.train` runs it."""
 
 from __future__ import annotations
 
@@ -7,23 +7,20 @@ import dataclasses
 import json
 import math
 import os
-import time
 from collections.abc import Callable
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_rnn.config import SentimentConfig
-from keras_rnn.core.fit import fit_resumable, learning_rate_schedule
-from keras_rnn.core.runs import RUN_FILES, open_run_dir
-from keras_rnn.core.strategies import get_strategy, worker_index
+from keras_rnn.core.fit import learning_rate_schedule
+from keras_rnn.core.runs import RUN_FILES
 from keras_rnn.data.batching import bucket_by_length, length_boundaries, padding_fraction, shuffled_batches
 from keras_rnn.data.corpora import load_text_classification
 from keras_rnn.data.text import TextPreprocessor
-from keras_rnn.data.tfds_source import tfds_prepare_kwargs
 from keras_rnn.files import write_text_atomic
 from keras_rnn.models.classifier import build_sentiment_model
+from keras_rnn.tasks.sentiment.config import SentimentConfig
 
 # A sentiment run folder: the core's files, the vocabulary and the class names.
 SENTIMENT_RUN_FILES = {**RUN_FILES, "vocabulary": "vocabulary.txt", "class_names": "class_names.json"}
@@ -47,6 +44,10 @@ class PreparedData:
     # Builds `train` again with its shuffle at the first epoch's order: `train` reshuffles on every pass,
     # so runs that share it (search trials) would otherwise each see a different order.
     fresh_train: Callable[[], tf.data.Dataset]
+
+    def figures(self) -> dict:
+        return {"train_examples": self.train_examples, "train_tokens_per_epoch": self.train_tokens,
+                "train_padding_fraction": round(padding_fraction(self.train), 4)}
 
 
 def texts_to_ids(dataset: tf.data.Dataset, preprocessor: TextPreprocessor) -> tf.data.Dataset:
@@ -85,52 +86,61 @@ def _bucketed(ids_dataset, lengths, batch_size, max_length, shuffle_seed=None):
 
 def prepare_sentiment_data(config: SentimentConfig, preprocessor: TextPreprocessor | None = None) -> PreparedData:
     """Loads the corpus, adapts the vocabulary on train only (unless given) and batches both splits."""
+    source, text, optimization = config.data, config.text, config.optimization
     data = load_text_classification(
-        config.corpus,
-        split=config.train_split,
-        validation_corpus=config.validation_corpus,
-        validation_fraction=config.validation_fraction,
-        seed=config.seed,
-        class_names=config.class_names,
-        text_column=config.text_column,
-        label_column=config.label_column,
-        data_dir=config.data_dir,
-        download_and_prepare_kwargs=tfds_prepare_kwargs(config.download_and_prepare_kwargs, config.manual_dir),
+        source.corpus,
+        split=source.train_split,
+        validation_corpus=source.validation_corpus,
+        validation_fraction=source.validation_fraction,
+        validation_split=source.validation_split,
+        seed=optimization.seed,
+        class_names=source.class_names,
+        text_column=source.text_column,
+        label_column=source.label_column,
+        data_dir=source.data_dir,
+        download_and_prepare_kwargs=source.download_kwargs(),
     )
     if preprocessor is None:
-        preprocessor = TextPreprocessor(config.max_tokens, config.max_length, config.truncating)
+        preprocessor = make_preprocessor(config)
         preprocessor.adapt(data.train.map(lambda text, label: text))
     train_ids = texts_to_ids(data.train, preprocessor).cache()
     validation_ids = texts_to_ids(data.validation, preprocessor).cache()
     train_lengths, validation_lengths = _lengths(train_ids), _lengths(validation_ids)
     if len(train_lengths) == 0 or len(validation_lengths) == 0:
         raise ValueError(
-            f"Corpus {config.corpus!r} gave {len(train_lengths)} training and {len(validation_lengths)} "
+            f"Corpus {source.corpus!r} gave {len(train_lengths)} training and {len(validation_lengths)} "
             "validation examples; both must be non-empty."
         )
-    train, train_batches, fresh_train = _bucketed(train_ids, train_lengths, config.batch_size, config.max_length,
-                                                  config.seed)
-    validation, validation_batches, _ = _bucketed(validation_ids, validation_lengths, config.batch_size,
-                                                  config.max_length)
+    train, train_batches, fresh_train = _bucketed(train_ids, train_lengths, optimization.batch_size,
+                                                  text.max_length, optimization.seed)
+    validation, validation_batches, _ = _bucketed(validation_ids, validation_lengths, optimization.batch_size,
+                                                  text.max_length)
     return PreparedData(
         train=train,
         validation=validation,
         class_names=data.class_names,
         preprocessor=preprocessor,
         train_examples=len(train_lengths),
-        train_tokens=int(np.sum(np.minimum(train_lengths, config.max_length or np.inf))),
+        train_tokens=int(np.sum(np.minimum(train_lengths, text.max_length or np.inf))),
         train_batches=train_batches,
         validation_batches=validation_batches,
         fresh_train=fresh_train,
     )
 
 
+def make_preprocessor(config: SentimentConfig, vocabulary: str | None = None) -> TextPreprocessor:
+    """The text → ids layer of training, export and serving: the configuration's vocabulary size and
+    cut (unadapted unless `vocabulary`, a file or list, is given)."""
+    text = config.text
+    if vocabulary is not None and isinstance(vocabulary, str):
+        return TextPreprocessor.from_vocabulary_file(vocabulary, max_tokens=text.max_tokens,
+                                                     max_length=text.max_length, truncating=text.truncating)
+    return TextPreprocessor(text.max_tokens, text.max_length, text.truncating)
+
+
 def sentiment_preprocessor_from_run(config: SentimentConfig, run_dir: str) -> TextPreprocessor:
     """The preprocessor of a run, from its saved vocabulary file."""
-    return TextPreprocessor.from_vocabulary_file(
-        os.path.join(run_dir, SENTIMENT_RUN_FILES["vocabulary"]), max_tokens=config.max_tokens, max_length=config.max_length,
-        truncating=config.truncating,
-    )
+    return make_preprocessor(config, os.path.join(run_dir, SENTIMENT_RUN_FILES["vocabulary"]))
 
 
 def prepare_sentiment_run_data(config: SentimentConfig, run_dir: str) -> PreparedData:
@@ -141,6 +151,7 @@ def prepare_sentiment_run_data(config: SentimentConfig, run_dir: str) -> Prepare
     data = prepare_sentiment_data(config, preprocessor)
     if preprocessor is None:
         data.preprocessor.save_vocabulary(vocabulary_path)
+    write_text_atomic(os.path.join(run_dir, SENTIMENT_RUN_FILES["class_names"]), json.dumps(data.class_names) + "\n")
     return data
 
 
@@ -171,18 +182,17 @@ def compile_classifier(
 def build_compiled_sentiment_model(config: SentimentConfig, data: PreparedData,
                                    steps_per_epoch: int | None = None) -> keras.Model:
     """The configuration's classifier over the prepared vocabulary and classes, compiled with its
-    optimizer and schedule (`config.epochs` epochs of `steps_per_epoch`, default every batch)."""
+    optimizer and schedule (`epochs` epochs of `steps_per_epoch`, default every batch)."""
     model = build_sentiment_model(
-        data.preprocessor.vocabulary_size, num_classes=len(data.class_names), **config.model_kwargs()
+        data.preprocessor.vocabulary_size, num_classes=len(data.class_names), **dataclasses.asdict(config.network)
     )
-    return compile_classifier(model, len(data.class_names), config.learning_rate, config.clipnorm,
-                              config.lr_schedule, total_steps=config.epochs * (steps_per_epoch or data.train_batches))
+    optimization = config.optimization
+    return compile_classifier(model, len(data.class_names), optimization.learning_rate, optimization.clipnorm,
+                              optimization.lr_schedule,
+                              total_steps=optimization.epochs * (steps_per_epoch or data.train_batches))
 
 
-# --- Fit with resume ---------------------------------------------------------------------------------
-
-
-# --- The sentiment task ------------------------------------------------------------------------------
+# --- Results ------------------------------------------------------------------------------------------
 
 
 @dataclasses.dataclass
@@ -195,60 +205,8 @@ class TrainResult:
     run_dir: str
 
 
-def train_sentiment(
-    config: SentimentConfig,
-    run_dir: str,
-    *,
-    overwrite: bool = False,
-    strategy: str | tf.distribute.Strategy = "default",
-    verbose: str | int = "auto",
-) -> TrainResult:
-    """Trains a sentiment classifier end to end in `run_dir`, resuming a killed run found there.
-
-    Writes `config.json`, `vocabulary.txt`, `history.csv`, TensorBoard `logs/`, `best.weights.h5`,
-    `model.keras` (best epoch) and `metrics.json` (validation figures and wall time).
-    """
-    if isinstance(strategy, str):
-        strategy = get_strategy(strategy)
-    index, workers = worker_index(strategy)
-    if index > 0:
-        # Non-chief workers keep their own files so that workers never write the same path.
-        run_dir = os.path.join(run_dir, "workers", str(index))
-    open_run_dir(run_dir, config, overwrite)
-    started = time.perf_counter()
-
-    data = prepare_sentiment_run_data(config, run_dir)
-
-    steps_per_epoch = validation_steps = None
-    train, validation = data.train, data.validation
-    if workers > 1:
-        # Every worker must run the same number of steps or the collectives wait forever.
-        steps_per_epoch = max(data.train_batches // workers, 1)
-        validation_steps = max(data.validation_batches // workers, 1)
-        train, validation = train.repeat(), validation.repeat()
-
-    with strategy.scope():
-        model = build_compiled_sentiment_model(config, data, steps_per_epoch)
-    fit_started = time.perf_counter()
-    history = fit_resumable(
-        model, train, validation, run_dir, epochs=config.epochs, patience=config.patience,
-        steps_per_epoch=steps_per_epoch, validation_steps=validation_steps, verbose=verbose,
-    )
-    fit_time = time.perf_counter() - fit_started
-    scores = model.evaluate(validation, steps=validation_steps, verbose=0, return_dict=True)
-    metrics = {
-        "val_accuracy": float(scores["accuracy"]),
-        "val_loss": float(scores["loss"]),
-        "epochs_this_call": len(history.get("loss", [])),
-        "train_examples": data.train_examples,
-        "train_tokens_per_epoch": data.train_tokens,
-        "train_padding_fraction": round(padding_fraction(data.train), 4),
-        "fit_time_s": round(fit_time, 1),
-        "wall_time_s": round(time.perf_counter() - started, 1),
-    }
-    model.save(os.path.join(run_dir, RUN_FILES["model"]))
-    write_text_atomic(os.path.join(run_dir, SENTIMENT_RUN_FILES["class_names"]), json.dumps(data.class_names) + "\n")
-    write_text_atomic(os.path.join(run_dir, RUN_FILES["metrics"]), json.dumps(metrics, indent=2) + "\n")
+def make_result(model, config: SentimentConfig, data: PreparedData, metrics: dict, run_dir: str,
+                outputs: dict) -> TrainResult:
     return TrainResult(model, data.preprocessor, data.class_names, config, metrics, run_dir)
 
 

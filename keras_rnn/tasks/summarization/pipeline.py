@@ -1,11 +1,10 @@
-"""Summarization end to end: corpus → one shared vocabulary → extended ids for copying → the shared
-seq2seq core (`build_summarization_model`) → ROUGE on the validation split.
+"""The summarization task's pipeline: corpus → one shared vocabulary → extended ids for copying → the
+seq2seq family (`keras_rnn.core.seq2seq`, `build_summarization_model`) → ROUGE on the validation split.
 
-It reuses the translation pipeline's batching, compilation, resumable fitting and generation; what is
-its own is the data (documents and summaries share a vocabulary, documents are cut to
-`max_source_length` tokens, summaries to `max_summary_length`), the copy decoder's extended ids, and
-the metric (ROUGE with rouge-score, against the summary and, where the corpus has them, best over
-the extra human references).
+What is its own: the data (documents and summaries share a vocabulary and its preprocessor, which cuts
+documents to `max_source_length` tokens in training and in the export; summaries are cut to
+`max_summary_length`), the copy decoder's extended ids, and the metric (ROUGE with rouge-score, against
+the summary and, where the corpus has them, best over the extra human references).
 """
 
 from __future__ import annotations
@@ -13,25 +12,21 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import time
 from collections.abc import Callable
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_rnn.config import SummarizationConfig
-from keras_rnn.core.runs import RUN_FILES, open_run_dir
-from keras_rnn.core.strategies import get_strategy, refuse_multi_worker
+from keras_rnn.core.runs import RUN_FILES
+from keras_rnn.core.seq2seq import batch_splits, compile_seq2seq, decoding_name, generate, make_generator
 from keras_rnn.data.parallel import decoded_pairs
 from keras_rnn.data.summarization import load_summarization
 from keras_rnn.data.text import TextPreprocessor
-from keras_rnn.data.tfds_source import tfds_prepare_kwargs
-from keras_rnn.files import write_text_atomic
 from keras_rnn.metrics import rouge
 from keras_rnn.models.generator import END_TOKEN, OOV_ID, START_TOKEN, Seq2SeqGenerator
 from keras_rnn.models.seq2seq import build_summarization_model, extended_source_ids, extended_target_ids
-from keras_rnn.seq2seq_core import batch_splits, compile_seq2seq, decoding_name, fit_and_save_seq2seq, generate
+from keras_rnn.tasks.summarization.config import SummarizationConfig
 
 # A summarization run folder: the core's files and the one shared vocabulary.
 SUMMARIZATION_RUN_FILES = {**RUN_FILES, "vocabulary": "vocabulary.txt"}
@@ -39,23 +34,26 @@ ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
 
 
 def make_preprocessor(config: SummarizationConfig, vocabulary: str | None = None) -> TextPreprocessor:
-    """The one preprocessor of documents and summaries (`[START]`, `[END]` reserved; no truncation:
-    lengths are cut when making ids)."""
+    """The one preprocessor of documents and summaries (`[START]`, `[END]` reserved). It cuts texts at
+    `max_source_length` tokens: documents in training and in the export alike (summaries are cut
+    shorter when making ids)."""
+    text = config.text
     return TextPreprocessor(
-        config.max_tokens, max_length=None, standardization="lower" if config.lowercase else "cased",
-        fold_accents=config.fold_accents, reserved_tokens=(START_TOKEN, END_TOKEN), vocabulary=vocabulary,
+        text.max_tokens, max_length=text.max_source_length, standardization="lower" if text.lowercase else "cased",
+        fold_accents=text.fold_accents, reserved_tokens=(START_TOKEN, END_TOKEN), vocabulary=vocabulary,
         name="preprocessor",
     )
 
 
 def summary_pairs_to_ids(pairs: tf.data.Dataset, preprocessor: TextPreprocessor, config: SummarizationConfig):
-    """`(document, summary)` → `(source_ids, target_ids)`, or with `config.copy`
+    """`(document, summary)` → `(source_ids, target_ids)`, or with `config.network.copy`
     `(source_ids, source_extended_ids, target_ids)` with the target in the extended vocabulary. The
     document keeps its first `max_source_length` tokens; the summary its first `max_summary_length`,
     between `[START]` and `[END]`."""
     start, end = preprocessor.token_id(START_TOKEN), preprocessor.token_id(END_TOKEN)
     vocabulary_size = preprocessor.vocabulary_size
-    source_limit, summary_limit = config.max_source_length, config.max_summary_length
+    source_limit, summary_limit = config.text.max_source_length, config.text.max_summary_length
+    copy = config.network.copy
 
     def vectorize(documents, summaries):
         source_tokens, source_ids = preprocessor.tokens_and_ids(documents)
@@ -65,7 +63,7 @@ def summary_pairs_to_ids(pairs: tf.data.Dataset, preprocessor: TextPreprocessor,
 
     def wrap(source_tokens, source_ids, summary_tokens, summary_ids):
         target_ids = tf.concat([[start], summary_ids, [end]], axis=0)
-        if not config.copy:
+        if not copy:
             return source_ids, target_ids
         extended = extended_source_ids(source_ids[tf.newaxis], source_tokens[tf.newaxis], vocabulary_size, OOV_ID)
         target_tokens = tf.concat([[START_TOKEN], summary_tokens, [END_TOKEN]], axis=0)
@@ -90,7 +88,12 @@ class SummarizationData:
     train_examples: int
     train_target_tokens: int
     train_batches: int
+    validation_batches: int
     fresh_train: Callable[[], tf.data.Dataset]  # `train` with its shuffle at the first epoch
+
+    def figures(self) -> dict:
+        return {"train_examples": self.train_examples, "train_target_tokens_per_epoch": self.train_target_tokens,
+                "vocabulary_size": self.preprocessor.vocabulary_size}
 
 
 def prepare_summarization_data(
@@ -111,14 +114,16 @@ def prepare_summarization_data(
 
     train_ids = summary_pairs_to_ids(train_pairs, preprocessor, config).filter(non_empty)
     validation_ids = summary_pairs_to_ids(validation_pairs, preprocessor, config).filter(non_empty)
-    train, validation, train_batches, source_lengths, target_lengths, fresh_train = batch_splits(
-        train_ids, validation_ids, config, "a non-empty document and summary")
+    batches = batch_splits(train_ids, validation_ids, batch_size=config.optimization.batch_size,
+                           seed=config.optimization.seed, corpus=config.data.corpus,
+                           usable="a non-empty document and summary")
     raw = decoded_pairs(validation_pairs)
     return SummarizationData(
-        train=train, validation=validation, preprocessor=preprocessor,
+        train=batches.train, validation=batches.validation, preprocessor=preprocessor,
         validation_documents=[d for d, _ in raw], validation_summaries=[s.strip() for _, s in raw],
-        validation_references=validation_references, train_examples=len(source_lengths),
-        train_target_tokens=int(np.sum(target_lengths - 1)), train_batches=train_batches, fresh_train=fresh_train,
+        validation_references=validation_references, train_examples=len(batches.source_lengths),
+        train_target_tokens=int(np.sum(batches.target_lengths - 1)), train_batches=batches.train_batches,
+        validation_batches=batches.validation_batches, fresh_train=batches.fresh_train,
     )
 
 
@@ -142,13 +147,21 @@ def rouge_report(summaries: list[str], targets: list[str], references: list[list
     return figures
 
 
-def score_summaries(model, preprocessor, config, documents, targets, references, beam_widths,
+def summary_generator(model, preprocessor: TextPreprocessor, config: SummarizationConfig,
+                      beam_width: int | None = None) -> Seq2SeqGenerator:
+    """Documents → summaries over a trained model, with the configuration's decoding (`beam_width`
+    overrides it; 1 is greedy): at most `max_summary_length` tokens whatever the document's length."""
+    return make_generator(model, preprocessor, preprocessor, config.decoding, max_length_ratio=0.0,
+                          max_length_offset=config.text.max_summary_length + 1, beam_width=beam_width)
+
+
+def score_summaries(model, preprocessor, config: SummarizationConfig, documents, targets, references, beam_widths,
                     passes: int = 1, outputs: dict | None = None) -> dict:
     """ROUGE and documents/s of each beam width (1 = greedy) on the validation documents. When `outputs`
     is a dict, the summaries are stored in it too, by `decoding_name`."""
     figures = {}
     for width in beam_widths:
-        generator = Seq2SeqGenerator.from_model(model, preprocessor, preprocessor, config, beam_width=width)
+        generator = summary_generator(model, preprocessor, config, beam_width=width)
         decoded, rate = generate(generator, documents, passes=passes)
         name = decoding_name(width)
         if outputs is not None:
@@ -161,19 +174,23 @@ def score_summaries(model, preprocessor, config, documents, targets, references,
 
 
 def _load_summarization_pairs(config: SummarizationConfig):
+    source = config.data
     data = load_summarization(
-        config.corpus, split=config.train_split, document_feature=config.document_feature,
-        summary_feature=config.summary_feature, validation_corpus=config.validation_corpus,
-        validation_fraction=config.validation_fraction, seed=config.seed, data_dir=config.data_dir,
-        download_and_prepare_kwargs=tfds_prepare_kwargs(config.download_and_prepare_kwargs, config.manual_dir),
+        source.corpus, split=source.train_split, document_feature=source.document_feature,
+        summary_feature=source.summary_feature, validation_corpus=source.validation_corpus,
+        validation_fraction=source.validation_fraction, validation_split=source.validation_split,
+        seed=config.optimization.seed, data_dir=source.data_dir, download_and_prepare_kwargs=source.download_kwargs(),
     )
     return data.train, data.validation, data.validation_references
 
 
-def build_compiled_summarization_model(config: SummarizationConfig, data: SummarizationData) -> keras.Model:
-    """The configuration's summarization model over the prepared vocabulary, compiled (`compile_seq2seq`)."""
-    model = build_summarization_model(data.preprocessor.vocabulary_size, **config.model_kwargs())
-    return compile_seq2seq(model, config, total_steps=config.epochs * data.train_batches)
+def build_compiled_summarization_model(config: SummarizationConfig, data: SummarizationData,
+                                       steps_per_epoch: int | None = None) -> keras.Model:
+    """The configuration's summarization model over the prepared vocabulary, compiled (`compile_seq2seq`;
+    the schedule spans `epochs × steps_per_epoch`, default every batch)."""
+    model = build_summarization_model(data.preprocessor.vocabulary_size, **dataclasses.asdict(config.network))
+    total_steps = config.optimization.epochs * (steps_per_epoch or data.train_batches)
+    return compile_seq2seq(model, config.optimization, total_steps=total_steps)
 
 
 def preprocessor_from_run(config: SummarizationConfig, run_dir: str) -> TextPreprocessor:
@@ -221,42 +238,29 @@ def load_finished_summarization(config: SummarizationConfig, run_dir: str) -> Su
     return SummarizationTrainResult(model, preprocessor_from_run(config, run_dir), config, metrics, run_dir)
 
 
-def train_summarization(
-    config: SummarizationConfig,
-    run_dir: str,
-    *,
-    overwrite: bool = False,
-    strategy: str | tf.distribute.Strategy = "default",
-    verbose: str | int = "auto",
-    evaluate_beam_widths: tuple[int, ...] | None = None,
-    decoding_passes: int = 1,
-) -> SummarizationTrainResult:
-    """Trains a summarization model end to end in `run_dir`, resuming a killed run found there, then
-    scores validation ROUGE with greedy search and with `config.beam_width`.
-
-    Writes `config.json`, `vocabulary.txt`, `history.csv`, `logs/`, `best.weights.h5`, `model.keras`
-    (best epoch by validation loss) and `metrics.json`.
-    """
-    refuse_multi_worker("summarization", strategy)
-    if isinstance(strategy, str):
-        strategy = get_strategy(strategy)
-    open_run_dir(run_dir, config, overwrite)
-    paths = {key: os.path.join(run_dir, name) for key, name in SUMMARIZATION_RUN_FILES.items()}
-    started = time.perf_counter()
-
-    data = prepare_summarization_run_data(config, run_dir)
-
-    with strategy.scope():
-        model = build_compiled_summarization_model(config, data)
-    metrics = fit_and_save_seq2seq(model, data, config, run_dir, verbose)
-    metrics["vocabulary_size"] = data.preprocessor.vocabulary_size
-    outputs = {}
-    metrics.update(score_summaries(
+def score_summarization(model, config: SummarizationConfig, data: SummarizationData, *,
+                        evaluate_beam_widths: tuple[int, ...] | None = None, decoding_passes: int = 1):
+    """After training: ROUGE and decoding rates on the validation split with greedy search and with
+    `config.decoding.beam_width` (or `evaluate_beam_widths`), and the summaries by decoding name."""
+    outputs: dict = {}
+    figures = score_summaries(
         model, data.preprocessor, config, data.validation_documents, data.validation_summaries,
-        data.validation_references, evaluate_beam_widths or sorted({1, config.beam_width}), passes=decoding_passes,
-        outputs=outputs,
-    ))
-    metrics["wall_time_s"] = round(time.perf_counter() - started, 1)
-    write_text_atomic(paths["metrics"], json.dumps(metrics, indent=2) + "\n")
+        data.validation_references, evaluate_beam_widths or sorted({1, config.decoding.beam_width}),
+        passes=decoding_passes, outputs=outputs,
+    )
+    return figures, outputs
+
+
+def decoded_scores(model, config: SummarizationConfig, data: SummarizationData, limit: int) -> dict:
+    """ROUGE-1/2/L with the configuration's decoding on the first `limit` validation documents (a
+    search's decoded objectives)."""
+    generator = summary_generator(model, data.preprocessor, config)
+    outputs, _ = generate(generator, data.validation_documents[:limit])
+    scores = rouge(outputs, data.validation_summaries[:limit], rouge_types=ROUGE_TYPES)
+    return {f"val_{name}": value for name, value in scores.items()}
+
+
+def make_result(model, config: SummarizationConfig, data: SummarizationData, metrics: dict, run_dir: str,
+                outputs: dict) -> SummarizationTrainResult:
     return SummarizationTrainResult(model, data.preprocessor, config, metrics, run_dir, data.validation_documents,
                                     data.validation_summaries, data.validation_references, outputs)

@@ -1,8 +1,9 @@
-"""Training and evaluating the translation task, over the pieces the seq2seq tasks share (`seq2seq_core`).
+"""The translation task's pipeline, over the seq2seq family (`keras_rnn.core.seq2seq`).
 
-Flow: text pairs → `TextPreprocessor` per side (target with `[START]`/`[END]`) → length-bucketed
-teacher-forcing batches → `build_seq2seq_model` → `fit_resumable` (best epoch by validation loss,
-resume after a kill) → `Seq2SeqGenerator` (decoding) → corpus BLEU / chrF with sacrebleu.
+Flow: text pairs → `TextPreprocessor` per side (target with `[START]`/`[END]`; the source one cuts at
+`max_source_length` and serves in the export too) → length-bucketed teacher-forcing batches
+(`prepare`) → `build_translation_model` (`build`) → `keras_rnn.core.train` (best epoch by validation
+loss, resume after a kill) → `Seq2SeqGenerator` (decoding) → corpus BLEU / chrF with sacrebleu (`score`).
 """
 
 from __future__ import annotations
@@ -10,24 +11,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import time
 from collections.abc import Callable
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_rnn.config import TranslationConfig
-from keras_rnn.core.runs import RUN_FILES, open_run_dir
-from keras_rnn.core.strategies import get_strategy, refuse_multi_worker
+from keras_rnn.core.runs import RUN_FILES
+from keras_rnn.core.seq2seq import batch_splits, compile_seq2seq, decoding_name, generate, make_generator
 from keras_rnn.data.parallel import decoded_pairs, load_parallel
 from keras_rnn.data.text import TextPreprocessor
-from keras_rnn.data.tfds_source import tfds_prepare_kwargs
-from keras_rnn.files import write_text_atomic
 from keras_rnn.metrics import bleu_and_chrf
 from keras_rnn.models.generator import END_TOKEN, START_TOKEN, Seq2SeqGenerator
 from keras_rnn.models.seq2seq import build_translation_model
-from keras_rnn.seq2seq_core import batch_splits, compile_seq2seq, decoding_name, fit_and_save_seq2seq, generate
+from keras_rnn.tasks.translation.config import TranslationConfig
 
 # A translation run folder: the core's files and a vocabulary per side.
 SEQ2SEQ_RUN_FILES = {**RUN_FILES, "source_vocabulary": "source_vocabulary.txt",
@@ -47,22 +44,30 @@ class Seq2SeqData:
     train_examples: int
     train_target_tokens: int
     train_batches: int
+    validation_batches: int
     fresh_train: Callable[[], tf.data.Dataset]  # `train` with its shuffle at the first epoch
 
+    def figures(self) -> dict:
+        return {"train_examples": self.train_examples, "train_target_tokens_per_epoch": self.train_target_tokens,
+                "source_vocabulary_size": self.source_preprocessor.vocabulary_size,
+                "target_vocabulary_size": self.target_preprocessor.vocabulary_size}
 
-def make_preprocessors(config) -> tuple[TextPreprocessor, TextPreprocessor]:
-    """Unadapted source and target preprocessors for a seq2seq configuration (no truncation: lengths
-    are handled when batching)."""
-    standardization = "lower" if config.lowercase else "cased"
-    common = dict(max_length=None, standardization=standardization, fold_accents=config.fold_accents)
-    source = TextPreprocessor(config.source_max_tokens, name="source_preprocessor", **common)
-    target = TextPreprocessor(
-        config.target_max_tokens, reserved_tokens=(START_TOKEN, END_TOKEN), name="target_preprocessor", **common
-    )
+
+def make_preprocessors(config: TranslationConfig) -> tuple[TextPreprocessor, TextPreprocessor]:
+    """Unadapted source and target preprocessors of a configuration. The source one cuts at
+    `max_source_length` tokens, in training (pairs longer than `max_length` are skipped after) and in
+    the export alike; targets are not cut (pairs are filtered or cut when batching)."""
+    text = config.text
+    standardization = "lower" if text.lowercase else "cased"
+    common = dict(standardization=standardization, fold_accents=text.fold_accents)
+    source = TextPreprocessor(text.source_max_tokens, max_length=text.max_source_length, name="source_preprocessor",
+                              **common)
+    target = TextPreprocessor(text.target_max_tokens, max_length=None, reserved_tokens=(START_TOKEN, END_TOKEN),
+                              name="target_preprocessor", **common)
     return source, target
 
 
-def preprocessors_from_run(config, run_dir: str) -> tuple[TextPreprocessor, TextPreprocessor]:
+def preprocessors_from_run(config: TranslationConfig, run_dir: str) -> tuple[TextPreprocessor, TextPreprocessor]:
     """The source and target preprocessors of a run, from its saved vocabulary files."""
     loaded = []
     for key, fresh in zip(("source_vocabulary", "target_vocabulary"), make_preprocessors(config)):
@@ -87,13 +92,13 @@ def pairs_to_ids(pairs: tf.data.Dataset, source: TextPreprocessor, target: TextP
 
 
 def prepare_seq2seq_data(
-    config,
+    config: TranslationConfig,
     train_pairs: tf.data.Dataset,
     validation_pairs: tf.data.Dataset,
     preprocessors: tuple[TextPreprocessor, TextPreprocessor] | None = None,
 ) -> Seq2SeqData:
     """Adapts vocabularies on the training pairs (unless given), drops training pairs with an empty side
-    or a side longer than `config.max_length` tokens, and batches both splits (validation cut to
+    or a side longer than `config.text.max_length` tokens, and batches both splits (validation cut to
     `max_length` for the loss; BLEU uses the raw validation pairs)."""
     if preprocessors is None:
         source, target = make_preprocessors(config)
@@ -101,7 +106,7 @@ def prepare_seq2seq_data(
         target.adapt(train_pairs.map(lambda s, t: t))
     else:
         source, target = preprocessors
-    limit = config.max_length
+    limit = config.text.max_length
 
     def fits(source_ids, target_ids):
         source_length, target_length = tf.size(source_ids), tf.size(target_ids) - 2
@@ -113,30 +118,41 @@ def prepare_seq2seq_data(
 
     train_ids = pairs_to_ids(train_pairs, source, target).filter(fits)
     validation_ids = pairs_to_ids(validation_pairs, source, target).map(cut)
-    train, validation, train_batches, train_source_lengths, train_target_lengths, fresh_train = batch_splits(
-        train_ids, validation_ids, config, f"both sides 1..{limit} tokens")
+    batches = batch_splits(train_ids, validation_ids, batch_size=config.optimization.batch_size,
+                           seed=config.optimization.seed, corpus=config.data.corpus,
+                           usable=f"both sides 1..{limit} tokens")
     raw = decoded_pairs(validation_pairs)
     return Seq2SeqData(
-        train=train,
-        validation=validation,
+        train=batches.train,
+        validation=batches.validation,
         source_preprocessor=source,
         target_preprocessor=target,
         validation_sources=[s for s, _ in raw],
         validation_targets=[t for _, t in raw],
-        train_examples=len(train_source_lengths),
-        train_target_tokens=int(np.sum(train_target_lengths - 1)),
-        train_batches=train_batches,
-        fresh_train=fresh_train,
+        train_examples=len(batches.source_lengths),
+        train_target_tokens=int(np.sum(batches.target_lengths - 1)),
+        train_batches=batches.train_batches,
+        validation_batches=batches.validation_batches,
+        fresh_train=batches.fresh_train,
     )
 
 
-def score_decoding(model, source, target, config, sources, references, beam_widths, passes: int = 1,
-                   outputs: dict | None = None) -> dict:
+def translation_generator(model, source: TextPreprocessor, target: TextPreprocessor, config: TranslationConfig,
+                          beam_width: int | None = None) -> Seq2SeqGenerator:
+    """Strings → translations over a trained model, with the configuration's decoding (`beam_width`
+    overrides it; 1 is greedy)."""
+    decoding = config.decoding
+    return make_generator(model, source, target, decoding, max_length_ratio=decoding.max_length_ratio,
+                          max_length_offset=decoding.max_length_offset, beam_width=beam_width)
+
+
+def score_decoding(model, source, target, config: TranslationConfig, sources, references, beam_widths,
+                   passes: int = 1, outputs: dict | None = None) -> dict:
     """BLEU, chrF and sentences/s of each beam width (1 = greedy) on `sources` against `references`.
     When `outputs` is a dict, the translations are stored in it too, by `decoding_name`."""
     figures = {}
     for width in beam_widths:
-        generator = Seq2SeqGenerator.from_model(model, source, target, config, beam_width=width)
+        generator = translation_generator(model, source, target, config, beam_width=width)
         decoded, rate = generate(generator, sources, passes=passes)
         scores = bleu_and_chrf(decoded, references)
         name = decoding_name(width)
@@ -149,11 +165,14 @@ def score_decoding(model, source, target, config, sources, references, beam_widt
     return figures
 
 
-def build_compiled_translation_model(config: TranslationConfig, data: Seq2SeqData) -> keras.Model:
-    """The configuration's translation model over the prepared vocabularies, compiled (`compile_seq2seq`)."""
+def build_compiled_translation_model(config: TranslationConfig, data: Seq2SeqData,
+                                     steps_per_epoch: int | None = None) -> keras.Model:
+    """The configuration's translation model over the prepared vocabularies, compiled (`compile_seq2seq`;
+    the schedule spans `epochs × steps_per_epoch`, default every batch)."""
     model = build_translation_model(data.source_preprocessor.vocabulary_size,
-                                    data.target_preprocessor.vocabulary_size, **config.model_kwargs())
-    return compile_seq2seq(model, config, total_steps=config.epochs * data.train_batches)
+                                    data.target_preprocessor.vocabulary_size, **dataclasses.asdict(config.network))
+    total_steps = config.optimization.epochs * (steps_per_epoch or data.train_batches)
+    return compile_seq2seq(model, config.optimization, total_steps=total_steps)
 
 
 def rescore_translation_run(run_dir: str, beam_widths: tuple[int, ...] = (1, 5), passes: int = 1) -> dict:
@@ -196,11 +215,12 @@ def load_finished_translation(config: TranslationConfig, run_dir: str) -> Seq2Se
 
 
 def _load_translation_pairs(config: TranslationConfig):
+    source = config.data
     data = load_parallel(
-        config.corpus, source=config.source, target=config.target, split=config.train_split,
-        validation_corpus=config.validation_corpus, validation_fraction=config.validation_fraction,
-        seed=config.seed, tsv_columns=config.tsv_columns, data_dir=config.data_dir,
-        download_and_prepare_kwargs=tfds_prepare_kwargs(config.download_and_prepare_kwargs, config.manual_dir),
+        source.corpus, source=source.source, target=source.target, split=source.train_split,
+        validation_corpus=source.validation_corpus, validation_fraction=source.validation_fraction,
+        validation_split=source.validation_split, seed=config.optimization.seed, tsv_columns=source.tsv_columns,
+        data_dir=source.data_dir, download_and_prepare_kwargs=source.download_kwargs(),
     )
     return data.train, data.validation
 
@@ -218,43 +238,30 @@ def prepare_translation_run_data(config: TranslationConfig, run_dir: str) -> Seq
     return data
 
 
-def train_translation(
-    config: TranslationConfig,
-    run_dir: str,
-    *,
-    overwrite: bool = False,
-    strategy: str | tf.distribute.Strategy = "default",
-    verbose: str | int = "auto",
-    evaluate_beam_widths: tuple[int, ...] | None = None,
-    decoding_passes: int = 1,
-) -> Seq2SeqTrainResult:
-    """Trains a translation model end to end in `run_dir`, resuming a killed run found there, then scores
-    validation BLEU and chrF (sacrebleu) with greedy search and with `config.beam_width` (decoding
-    rates: the best of `decoding_passes` runs).
-
-    Writes `config.json`, `source_vocabulary.txt`, `target_vocabulary.txt`, `history.csv`, `logs/`,
-    `best.weights.h5`, `model.keras` (best epoch by validation loss) and `metrics.json`.
-    """
-    refuse_multi_worker("translation", strategy)
-    if isinstance(strategy, str):
-        strategy = get_strategy(strategy)
-    open_run_dir(run_dir, config, overwrite)
-    started = time.perf_counter()
-
-    data = prepare_translation_run_data(config, run_dir)
-
-    with strategy.scope():
-        model = build_compiled_translation_model(config, data)
-    metrics = fit_and_save_seq2seq(model, data, config, run_dir, verbose)
-    metrics.update(source_vocabulary_size=data.source_preprocessor.vocabulary_size,
-                   target_vocabulary_size=data.target_preprocessor.vocabulary_size)
-    outputs = {}
-    metrics.update(score_decoding(
+def score_translation(model, config: TranslationConfig, data: Seq2SeqData, *,
+                      evaluate_beam_widths: tuple[int, ...] | None = None, decoding_passes: int = 1):
+    """After training: BLEU, chrF and decoding rates on the validation split with greedy search and with
+    `config.decoding.beam_width` (or `evaluate_beam_widths`; rates are the best of `decoding_passes`
+    runs), and the translations by decoding name."""
+    outputs: dict = {}
+    figures = score_decoding(
         model, data.source_preprocessor, data.target_preprocessor, config, data.validation_sources,
-        data.validation_targets, evaluate_beam_widths or sorted({1, config.beam_width}), passes=decoding_passes,
-        outputs=outputs,
-    ))
-    metrics["wall_time_s"] = round(time.perf_counter() - started, 1)
-    write_text_atomic(os.path.join(run_dir, SEQ2SEQ_RUN_FILES["metrics"]), json.dumps(metrics, indent=2) + "\n")
+        data.validation_targets, evaluate_beam_widths or sorted({1, config.decoding.beam_width}),
+        passes=decoding_passes, outputs=outputs,
+    )
+    return figures, outputs
+
+
+def decoded_scores(model, config: TranslationConfig, data: Seq2SeqData, limit: int) -> dict:
+    """`val_bleu` and `val_chrf` with the configuration's decoding on the first `limit` validation pairs
+    (a search's decoded objectives)."""
+    generator = translation_generator(model, data.source_preprocessor, data.target_preprocessor, config)
+    outputs, _ = generate(generator, data.validation_sources[:limit])
+    scores = bleu_and_chrf(outputs, data.validation_targets[:limit])
+    return {"val_bleu": scores["bleu"], "val_chrf": scores["chrf"]}
+
+
+def make_result(model, config: TranslationConfig, data: Seq2SeqData, metrics: dict, run_dir: str,
+                outputs: dict) -> Seq2SeqTrainResult:
     return Seq2SeqTrainResult(model, data.source_preprocessor, data.target_preprocessor, config, metrics, run_dir,
                               data.validation_sources, data.validation_targets, outputs)
