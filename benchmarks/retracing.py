@@ -43,8 +43,9 @@ def main() -> None:
 
     config = TranslationConfig(corpus=os.path.abspath(args.data), source=args.source, target=args.target,
                                epochs=args.epochs)
-    pairs = load_parallel(config.data.corpus, source=config.data.source, target=config.data.target, seed=config.optimization.seed,
-                          validation_fraction=config.data.validation_fraction)
+    pairs = load_parallel(config.data.corpus, source=config.data.source, target=config.data.target,
+                          seed=config.optimization.seed, validation_fraction=config.data.validation_fraction,
+                          validation_split=config.data.validation_split)
     data = prepare_seq2seq_data(config, pairs.train.take(args.limit), pairs.validation.take(args.limit // 10))
     model = build_compiled_translation_model(config, data)
     model.jit_compile = args.jit_compile == "true"

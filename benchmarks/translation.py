@@ -104,7 +104,7 @@ def rescore(run_dir: str, beam_width: int | None, passes: int) -> None:
 
     if not os.path.isfile(os.path.join(run_dir, SEQ2SEQ_RUN_FILES["model"])):
         sys.exit(f"--rescore {run_dir!r}: no {SEQ2SEQ_RUN_FILES['model']} there (a finished translation run dir)")
-    width = beam_width or TranslationConfig.load(os.path.join(run_dir, SEQ2SEQ_RUN_FILES["config"])).beam_width
+    width = beam_width or TranslationConfig.load(os.path.join(run_dir, SEQ2SEQ_RUN_FILES["config"])).decoding.beam_width
     m = rescore_translation_run(run_dir, (1, width), passes=passes)
     beam = f"beam{width}"
     m.update(benchmark="translation_decoding", run_dir=run_dir, passes=passes, cpu_count=os.cpu_count(),

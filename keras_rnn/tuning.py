@@ -206,9 +206,10 @@ def _distributed() -> tuple[bool, bool]:
     return True, "chief" in os.environ.get("KERASTUNER_TUNER_ID", "")
 
 
-def _check_search_dir(run_dir: str, settings: dict, overwrite: bool) -> None:
+def _check_search_dir(run_dir: str, settings: dict, overwrite: bool, config_class: type[TaskConfig]) -> None:
     """Starts fresh with `overwrite`; otherwise refuses to continue a search made with other settings
-    (a larger `max_trials` is allowed: it extends the search)."""
+    (a larger `max_trials` is allowed: it extends the search). A configuration saved flat (before
+    configurations had parts) is compared as the configuration it reads as."""
     path = os.path.join(run_dir, SEARCH_FILES["search"])
     if overwrite:
         if _distributed()[0]:
@@ -220,6 +221,11 @@ def _check_search_dir(run_dir: str, settings: dict, overwrite: bool) -> None:
         return
     with open(path, encoding="utf-8") as f:
         previous = json.load(f)
+    if isinstance(previous.get("config"), dict) and previous.get("task") == config_class.task:
+        try:
+            previous["config"] = config_class.from_dict(previous["config"]).to_dict()
+        except (TypeError, ValueError):
+            pass  # not a configuration this version reads: reported as changed below
     changed = sorted(k for k in set(previous) | set(settings)
                      if k != "max_trials" and previous.get(k) != settings.get(k))
     if changed:
@@ -346,7 +352,7 @@ def run_search(
                 "space": space_to_json(resolved), "config": config.to_dict(),
                 "decode_examples": decode_examples if is_decoded(task, objective) else None}
     distributed, chief = _distributed()
-    _check_search_dir(run_dir, settings, overwrite)
+    _check_search_dir(run_dir, settings, overwrite, type(config))
     if export_best and os.path.exists(export_best) and not export_overwrite:
         raise FileExistsError(f"{export_best!r} already exists; pass --overwrite to replace it.")
     os.makedirs(run_dir, exist_ok=True)

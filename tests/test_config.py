@@ -95,3 +95,28 @@ def test_one_flag_a_field_and_a_config_file_in_either_form(config_class, tmp_pat
     flat.write_text(json.dumps({"seed": 6}))
     args = parser.parse_args(["train", task, "--config", str(flat)])
     assert config_from_args(args, config_class).optimization.seed == 6
+
+
+def test_a_task_needs_the_shared_parts_and_options_go_only_to_a_scorer(tmp_path):
+    from keras_rnn.core.task import Task
+    from keras_rnn.core.train import train
+    from keras_rnn.tasks import get_task
+
+    @dataclasses.dataclass
+    class Rule:
+        threshold: int = 1
+
+    class NoOptimization(TaskConfig):
+        task = "no_optimization"
+        parts = {"data": DataConfig, "rule": Rule}
+
+    unused = dict(prepare=None, build=None, make_result=None, load_finished=None, export=None, predict=None,
+                  format_prediction=None)
+    with pytest.raises(TypeError, match=r"NoOptimization.parts\['optimization'\] must be a OptimizationConfig"):
+        Task(name="no_optimization", config_class=NoOptimization, description="", **unused)
+    sentiment = get_task("sentiment")
+    with pytest.raises(TypeError, match=r"'sentiment' scores nothing after training; it takes no \['decoding_passes'\]"):
+        train(sentiment, SentimentConfig(), str(tmp_path / "run"), decoding_passes=2)
+    with pytest.raises(TypeError, match="configured with a SentimentConfig, not a TranslationConfig"):
+        train(sentiment, TranslationConfig(), str(tmp_path / "run"))
+    assert not (tmp_path / "run").exists()  # refused before anything was written

@@ -198,3 +198,17 @@ def test_summarization_loader_on_tfds():
         expected = [(ex["document"].decode(), ex["summary"].decode())
                     for ex in tfds.as_numpy(tfds.load("gigaword", split="train"))]
         assert items(data.validation) == expected[15:] and items(data.train) == expected[:15]
+
+
+def test_a_chronological_carve_that_leaves_a_class_out_of_validation_is_refused(tmp_path):
+    from conftest import write_folder
+
+    from keras_rnn.data.corpora import load_text_classification
+
+    rows = [(f"review {i} good", "pos") for i in range(10)] + [(f"review {i} bad", "neg") for i in range(10)]
+    root = tmp_path / "reviews"
+    write_folder(root, rows)
+    with pytest.raises(ValueError, match=r"validation_split='chronological' on .* only the classes \['pos'\]"):
+        load_text_classification(str(root), validation_fraction=0.2, validation_split="chronological")
+    data = load_text_classification(str(root), validation_fraction=0.2)  # the random carve is fine
+    assert data.class_names == ["neg", "pos"]

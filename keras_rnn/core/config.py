@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from keras_rnn.data.corpora import VALIDATION_SPLITS
 from keras_rnn.files import write_text_atomic
@@ -128,6 +128,8 @@ class TaskConfig:
         ValueError: an unknown name (the message lists the accepted ones) or an invalid value.
     """
 
+    data: DataConfig
+    optimization: OptimizationConfig  # every task has these two parts: the shared training reads them
     task: ClassVar[str] = ""
     parts: ClassVar[dict[str, type]] = {}
     defaults: ClassVar[dict[str, Any]] = {}
@@ -137,6 +139,10 @@ class TaskConfig:
         fields = self.field_parts()
         flat: dict[str, Any] = {}
         named: dict[str, Any] = {}
+        unknown_keys = sorted(key for key in values if key not in self.parts and key not in fields)
+        if unknown_keys:
+            raise ValueError(f"Unknown {self.task} configuration keys {unknown_keys}; accepted keys: "
+                             f"{sorted(fields)} (or the parts {sorted(self.parts)}).")
         for key, value in values.items():
             if key in self.parts:
                 if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -149,11 +155,8 @@ class TaskConfig:
                     raise ValueError(f"Unknown {self.task} configuration keys {unknown} in part {key!r}; accepted "
                                      f"keys there: {self.part_fields(key)}.")
                 flat.update(value)
-            elif key in fields:
-                named[key] = value
             else:
-                raise ValueError(f"Unknown {self.task} configuration keys {[key]}; accepted keys: "
-                                 f"{sorted(fields)} (or the parts {sorted(self.parts)}).")
+                named[key] = value
         flat.update(named)
         for part, part_class in self.parts.items():
             own = {name: flat[name] if name in flat else self.defaults.get(name, _default(field))
@@ -197,7 +200,7 @@ class TaskConfig:
         """Field name → value, across parts."""
         return {name: value for part in self.parts for name, value in dataclasses.asdict(getattr(self, part)).items()}
 
-    def replace(self, **values) -> "TaskConfig":
+    def replace(self, **values) -> Self:
         """A copy with the given fields (by name) changed, checked like a new configuration."""
         return type(self)(**{**self.flat(), **values})
 
@@ -214,7 +217,7 @@ class TaskConfig:
         write_text_atomic(path, self.to_json() + "\n")
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "TaskConfig":
+    def from_dict(cls, values: dict[str, Any]) -> Self:
         """A configuration from `to_dict`'s form or the flat one (fields by name); `task`, when present,
         must be this one."""
         values = dict(values)
@@ -224,7 +227,7 @@ class TaskConfig:
         return cls(**values)
 
     @classmethod
-    def load(cls, path: str) -> "TaskConfig":
+    def load(cls, path: str) -> Self:
         with open(path, encoding="utf-8") as f:
             return cls.from_dict(json.load(f))
 

@@ -19,10 +19,10 @@ from typing import Any, Protocol
 import keras
 import tensorflow as tf
 
-from keras_rnn.core.config import TaskConfig
+from keras_rnn.core.config import DataConfig, OptimizationConfig, TaskConfig
 
 
-class PreparedData(Protocol):
+class TaskData(Protocol):
     """What `prepare` returns, as the shared training reads it (tasks add their own fields)."""
 
     train: tf.data.Dataset  # batches, reshuffled every epoch
@@ -43,7 +43,7 @@ class Task:
         name: the registry key and the CLI's `TASK`; equal to `config_class.task`.
         config_class: a `TaskConfig` subclass (one CLI flag per field).
         description: one line for `--help`.
-        prepare: `prepare(config, run_dir) -> PreparedData`; reuses the vocabularies saved in `run_dir`
+        prepare: `prepare(config, run_dir) -> TaskData`; reuses the vocabularies saved in `run_dir`
             (a resumed run's ids must mean what they meant) or adapts and saves them.
         build: `build(config, data, steps_per_epoch) -> keras.Model`, compiled (the schedule spans
             `epochs × steps_per_epoch`); called inside the distribution strategy's scope.
@@ -73,8 +73,8 @@ class Task:
     name: str
     config_class: type[TaskConfig]
     description: str
-    prepare: Callable[[Any, str], PreparedData]
-    build: Callable[[Any, PreparedData, int], keras.Model]
+    prepare: Callable[[TaskConfig, str], TaskData]
+    build: Callable[[TaskConfig, TaskData, int], keras.Model]
     make_result: Callable[..., Any]
     load_finished: Callable[[Any, str], Any]
     export: Callable[..., str]
@@ -101,6 +101,11 @@ class Task:
         if self.decoded_objectives and self.decoded_scores is None:
             raise ValueError(f"Task {self.name!r}: decoded objectives {list(self.decoded_objectives)} need decoded_scores.")
         self.config_class.field_parts()  # field names unique across parts (one flag each)
+        for part, required in (("data", DataConfig), ("optimization", OptimizationConfig)):
+            given = self.config_class.parts.get(part)
+            if not (isinstance(given, type) and issubclass(given, required)):
+                raise TypeError(f"Task {self.name!r}: {self.config_class.__name__}.parts[{part!r}] must be a "
+                                f"{required.__name__} (or a subclass): the shared training reads it.")
 
 
 TASKS: dict[str, Task] = {}

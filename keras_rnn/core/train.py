@@ -51,6 +51,8 @@ def train(
     if type(config) is not task.config_class:
         raise TypeError(f"Task {task.name!r} is configured with a {task.config_class.__name__}, "
                         f"not a {type(config).__name__}.")
+    if score_options and task.score is None:
+        raise TypeError(f"Task {task.name!r} scores nothing after training; it takes no {sorted(score_options)}.")
     if isinstance(strategy, str):
         strategy = get_strategy(strategy)
     index, workers = worker_index(strategy)

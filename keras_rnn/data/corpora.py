@@ -149,7 +149,21 @@ def load_text_classification(
         validate_fraction("validation_fraction", validation_fraction, allow_zero=False)
         validate_choice("validation_split", validation_split, VALIDATION_SPLITS)
         train, validation = carve_validation(train, validation_fraction, seed, validation_split=validation_split)
+        if validation_split == "chronological":
+            _check_every_class_validated(validation, class_names, corpus)
     return ClassificationData(train=train, validation=validation, class_names=class_names)
+
+
+def _check_every_class_validated(validation: tf.data.Dataset, class_names: list[str], corpus: str) -> None:
+    """A chronological carve of a corpus stored class by class (a folder or archive of class folders)
+    would validate on the last class only: refused rather than scored on one class."""
+    present = {int(label) for label in validation.map(lambda _text, label: label).as_numpy_iterator()}
+    if len(present) < len(class_names):
+        names = [class_names[i] for i in sorted(present)]
+        raise ValueError(
+            f"validation_split='chronological' on {corpus!r} gives a validation split with only the classes "
+            f"{names} of {list(class_names)} (the corpus is stored class by class, or its last examples share a "
+            "class); use validation_split='random' or give a validation corpus.")
 
 
 def carve_validation(
@@ -217,7 +231,7 @@ def chronological_validation_size(n: int, fraction: float) -> int:
             "(one to train on, one to validate on). Give a validation corpus instead."
         )
     # Decimal of the fraction as written, so that 0.29 * 50 rounds up as 14.5 does (not as 14.4999...).
-    size = int((Decimal(repr(fraction)) * n).to_integral_value(rounding=ROUND_HALF_UP))
+    size = int((Decimal(str(float(fraction))) * n).to_integral_value(rounding=ROUND_HALF_UP))
     return min(max(size, 1), n - 1)
 
 

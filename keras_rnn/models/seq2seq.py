@@ -1,4 +1,4 @@
-"""The seq2seq core shared by translation and summarization: an RNN encoder, an attention decoder and
+"""The seq2seq network shared by translation and summarization: an RNN encoder, an attention decoder and
 the builder of the teacher-forced training model.
 
 The decoder follows Luong et al. (2015): its RNN reads the target embeddings, then attends over the

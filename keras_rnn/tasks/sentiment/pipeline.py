@@ -128,12 +128,12 @@ def prepare_sentiment_data(config: SentimentConfig, preprocessor: TextPreprocess
     )
 
 
-def make_preprocessor(config: SentimentConfig, vocabulary: str | None = None) -> TextPreprocessor:
+def make_preprocessor(config: SentimentConfig, vocabulary_file: str | None = None) -> TextPreprocessor:
     """The text → ids layer of training, export and serving: the configuration's vocabulary size and
-    cut (unadapted unless `vocabulary`, a file or list, is given)."""
+    cut (unadapted unless `vocabulary_file`, a saved vocabulary, is given)."""
     text = config.text
-    if vocabulary is not None and isinstance(vocabulary, str):
-        return TextPreprocessor.from_vocabulary_file(vocabulary, max_tokens=text.max_tokens,
+    if vocabulary_file is not None:
+        return TextPreprocessor.from_vocabulary_file(vocabulary_file, max_tokens=text.max_tokens,
                                                      max_length=text.max_length, truncating=text.truncating)
     return TextPreprocessor(text.max_tokens, text.max_length, text.truncating)
 
@@ -212,7 +212,7 @@ def make_result(model, config: SentimentConfig, data: PreparedData, metrics: dic
 
 def load_finished_sentiment(config: SentimentConfig, run_dir: str) -> TrainResult:
     """A finished run's best model, preprocessor, class names and figures, read back from `run_dir`
-    (to export it again without training; `check_finished_run` first)."""
+    (to export it again without training; `keras_rnn.core.runs.changed_fields` first)."""
     paths = {key: os.path.join(run_dir, name) for key, name in SENTIMENT_RUN_FILES.items()}
     if not os.path.exists(paths["class_names"]):
         raise FileNotFoundError(f"Run directory {run_dir!r} has no {SENTIMENT_RUN_FILES['class_names']} (it was trained "

@@ -24,8 +24,9 @@ class ParallelData(DataConfig):
 
 @dataclasses.dataclass
 class TranslationText:
-    """A vocabulary per side, and lengths: training pairs longer than `max_length` tokens on either side
-    are skipped; translation (evaluation, export) cuts sources to `max_source_length` tokens."""
+    """A vocabulary per side, and lengths: the source preprocessor cuts sources to `max_source_length`
+    tokens, in training and in translation (evaluation, export) alike; training pairs longer than
+    `max_length` tokens on either side after that are skipped."""
 
     source_max_tokens: int = 10000
     target_max_tokens: int = 6000
@@ -37,9 +38,6 @@ class TranslationText:
     def __post_init__(self):
         for name in ("source_max_tokens", "target_max_tokens", "max_length", "max_source_length"):
             validate_positive_int(name, getattr(self, name))
-        if self.max_source_length < self.max_length:
-            raise ValueError(f"max_source_length={self.max_source_length} is shorter than max_length="
-                             f"{self.max_length}: training sources would be cut below the training limit.")
 
 
 @dataclasses.dataclass
