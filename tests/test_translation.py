@@ -235,8 +235,6 @@ def test_cli_train_translation_end_to_end_and_errors(tmp_path, capsys):
 
 
 def test_an_unfinished_run_dir_keeps_its_vocabularies_and_history(tmp_path):
-    import dataclasses
-
     from keras_rnn.tasks.translation import rescore_translation_run, train_translation
 
     corpus = write_pairs(tmp_path / "pairs.tsv", number_words(300, seed=2))

@@ -7,7 +7,6 @@ module registers the task.
 
 from __future__ import annotations
 
-import argparse
 import os
 
 import tensorflow as tf
@@ -108,4 +107,4 @@ def train_translation(
 __all__ = ["SEQ2SEQ_RUN_FILES", "TRANSLATION", "ParallelData", "Seq2SeqData", "Seq2SeqTrainResult", "TranslationConfig",
            "TranslationDecoding", "TranslationText", "build_compiled_translation_model", "export_translation",
            "load_finished_translation", "make_preprocessors", "prepare_seq2seq_data", "prepare_translation_run_data",
-           "rescore_translation_run", "score_decoding", "train_translation", "translation_generator"]
+           "preprocessors_from_run", "rescore_translation_run", "score_decoding", "train_translation", "translation_generator"]
