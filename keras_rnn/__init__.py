@@ -5,15 +5,17 @@ Public API (see README for the tour):
 - data: `load_text_classification`, `read_classification_split`, `load_parallel`, `load_summarization`,
   `TextPreprocessor`
 - models: `build_sentiment_model`, `article_example_model`, `build_translation_model`,
-  `build_summarization_model`, `build_seq2seq_model`, `Seq2SeqGenerator`
+  `build_summarization_model`, `build_seq2seq_model`, `Seq2SeqGenerator`, `RecurrentLanguageModel`,
+  `build_language_model`
 - decoding: `dynamic_decode`, `GreedySearch`, `BeamSearch`, `RandomSampling`
 - tasks (`keras_rnn.tasks`, each a package: configuration, pipeline, serving): `SentimentConfig`,
   `train_sentiment`, `TranslationConfig`, `train_translation`, `SummarizationConfig`,
-  `train_summarization`; `TASKS` (name → `Task`); `train(task, config, run_dir)` for any task;
-  `get_strategy`
+  `train_summarization`, `LanguageModelConfig`, `train_language_model`; `TASKS` (name → `Task`);
+  `train(task, config, run_dir)` for any task; `get_strategy`
 - tuning: `run_search` (keras-tuner over every task's builder), `keras_rnn.search_space`
 - export and serving: `export_sentiment`, `SentimentPredictor`, `export_translation`,
-  `export_summarization`, `TextGenerator`, `predict` (any task's export)
+  `export_summarization`, `TextGenerator`, `export_language_model`, `LanguageModelPredictor`, `predict`
+  (any task's export)
 - evaluation and figures: `classification_report`, `bleu_and_chrf`, `rouge`, `plot_attention`,
   `plot_training_curves`, `plot_confusion_matrix`, `plot_search`
 """
@@ -42,6 +44,10 @@ from keras_rnn.models.seq2seq import (  # noqa: E402
 from keras_rnn.plotting import plot_attention, plot_confusion_matrix, plot_search, plot_training_curves  # noqa: E402
 from keras_rnn.serving import TextGenerator, predict  # noqa: E402
 from keras_rnn.tasks import TASKS  # noqa: E402
+from keras_rnn.models.language_model import RecurrentLanguageModel, build_language_model  # noqa: E402
+from keras_rnn.tasks.language_model import (  # noqa: E402
+    LanguageModelConfig, LanguageModelPredictor, export_language_model, train_language_model,
+)
 from keras_rnn.tasks.sentiment import SentimentConfig, SentimentPredictor, export_sentiment, train_sentiment  # noqa: E402
 from keras_rnn.tasks.summarization import SummarizationConfig, export_summarization, train_summarization  # noqa: E402
 from keras_rnn.tasks.translation import TranslationConfig, export_translation, train_translation  # noqa: E402
@@ -87,5 +93,11 @@ __all__ = [
     "load_summarization",
     "rouge",
     "train_summarization",
+    "LanguageModelConfig",
+    "LanguageModelPredictor",
+    "RecurrentLanguageModel",
+    "build_language_model",
+    "export_language_model",
+    "train_language_model",
     "run_search",
 ]

@@ -196,9 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
         generate.add_argument("texts", nargs="*", help=f"texts to {command}; none: read --file or standard input")
         generate.add_argument("--file", help="read one text a line from this file ('-' for standard input)")
         generate.add_argument("--json", action="store_true", help="print one JSON object a line")
-        generate.add_argument("--attention-plot", metavar="PNG",
-                              help="write the attention heatmap of the first text to this PNG")
-        generate.add_argument("--overwrite", action="store_true", help="replace an existing --attention-plot file")
+        if definition.run_generate is None:
+            generate.add_argument("--attention-plot", metavar="PNG",
+                                  help="write the attention heatmap of the first text to this PNG")
+            generate.add_argument("--overwrite", action="store_true", help="replace an existing --attention-plot file")
+        if definition.add_generate_arguments is not None:
+            definition.add_generate_arguments(generate)
         generate.set_defaults(generate_task=task)
     return parser
 
@@ -382,15 +385,20 @@ def _generate(args) -> int:
     """`translate` and `summarize`: one output a line (or a JSON object a line), optional attention plot."""
     from keras_rnn.serving import TextGenerator
 
-    texts = _read_texts(args)
-    if args.attention_plot and os.path.exists(args.attention_plot) and not args.overwrite:
-        raise FileExistsError(f"{args.attention_plot!r} already exists; pass --overwrite to replace it.")
     from keras_rnn.export import read_manifest
+    from keras_rnn.tasks import get_task
 
+    texts = _read_texts(args)
+    task = get_task(args.generate_task)
+    attention_plot = getattr(args, "attention_plot", None)
+    if attention_plot and os.path.exists(attention_plot) and not args.overwrite:
+        raise FileExistsError(f"{attention_plot!r} already exists; pass --overwrite to replace it.")
     wanted = args.generate_task
     held = read_manifest(args.model).get("task")
     if held != wanted:
         raise ValueError(f"{args.model!r} holds a {held} model; `keras-rnn {args.command}` needs a {wanted} model.")
+    if task.run_generate is not None:
+        return task.run_generate(args, texts)
     generator = TextGenerator(args.model)
     for text, output in zip(texts, generator.generate(texts)):
         if args.json:

@@ -8,8 +8,10 @@ The contract between a model and decoding is a step function::
 step, `state` a nested structure of `(n, ...)` tensors that the step updates (the decoder RNN states),
 `context` a nested structure of `(n, ...)` tensors that never change (the encoder memory the step
 attends to), `logits` the next-token scores `(n, vocab_size)` and `attention` `(n, source_length)` or
-`None`. Strategies are small objects; `dynamic_decode` runs one of them in a `tf.while_loop` that stops
-when every hypothesis has ended, so decoding traces into a `tf.function` and exports.
+`None`. Strategies are small objects (`GreedySearch`, `BeamSearch`, and `RandomSampling` with a
+temperature, top-k and nucleus top-p, each of which may be a tensor); `dynamic_decode` runs one of them
+in a `tf.while_loop` that stops when every hypothesis has ended, so decoding traces into a `tf.function`
+and exports.
 
 Each step computes only the hypotheses still running: finished ones, and in beam search every
 hypothesis of an example whose result can no longer change, are left out (gathered away and scattered
@@ -22,6 +24,7 @@ the step function's closure.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from collections.abc import Callable
 
 import tensorflow as tf
@@ -114,32 +117,146 @@ class GreedySearch:
 
 
 class RandomSampling:
-    """Samples the next token from the softmax of `logits / temperature`, optionally among the top `k`.
+    """Samples the next token from the softmax of `logits / temperature`, optionally among the `top_k`
+    most likely tokens only and within the nucleus of probability `top_p` (Holtzman et al. 2019).
+
+    The nucleus is the smallest set of most likely tokens whose probabilities (after the temperature and
+    `top_k`, renormalised) sum to at least `top_p`, up to float32 rounding (a set that falls short by
+    less than `1e-6` counts as reaching it); it always holds the most likely token. Tokens tied with the
+    last kept score are kept too, for `top_k` as for `top_p`.
+
+    Every argument may be a scalar `tf.Tensor` as well as a Python number, so that an exported
+    `tf.function` can take them as inputs. A tensor `top_k` of 0 and a tensor `top_p` >= 1 turn the limit
+    off, and a tensor `top_k` above the vocabulary size keeps every token. Tensors cannot be checked
+    when the strategy is built: `select` checks them, and a tensor temperature <= 0, `top_k` < 0 or
+    `top_p` outside (0, 1] raises `tf.errors.InvalidArgumentError` naming the argument. With Python
+    values `top_p=1.0` (the default) costs nothing, and `top_k` takes only the `top_k` best scores:
+    neither sorts the whole vocabulary.
 
     Args:
         temperature: > 0; lower is closer to greedy. Defaults to `1.0`.
         top_k: sample among the `top_k` most likely tokens only; `0` for all. Defaults to `0`.
-        seed: for reproducible samples. Defaults to `None`.
+        top_p: in (0, 1]; sample within the nucleus of this probability; `1.0` for all. Keyword only.
+            Defaults to `1.0`.
+        seed: for reproducible samples: step `t` draws with the stateless seed `[seed, t]`. Keyword
+            only. Defaults to `None` (stateful, unseeded sampling).
+
+    Example:
+    >>> strategy = RandomSampling(top_p=0.8, seed=1)
+    >>> logits = tf.math.log(tf.constant([[0.5, 0.3, 0.15, 0.05]] * 200))
+    >>> sorted(set(strategy.select(logits, tf.constant(0)).numpy().tolist()))  # the nucleus is {0, 1}
+    [0, 1]
     """
 
-    def __init__(self, temperature: float = 1.0, top_k: int = 0, seed: int | None = None):
-        if not temperature > 0:
+    def __init__(self, temperature: float | tf.Tensor = 1.0, top_k: int | tf.Tensor = 0, *,
+                 top_p: float | tf.Tensor = 1.0, seed: int | tf.Tensor | None = None):
+        for name, value in (("temperature", temperature), ("top_k", top_k), ("top_p", top_p), ("seed", seed)):
+            if tf.is_tensor(value) and value.shape.rank not in (None, 0):
+                raise ValueError(f"Received an invalid value for argument `{name}`: a tensor of shape "
+                                 f"{value.shape}. Expected a scalar.")
+        if not tf.is_tensor(temperature) and not (_is_real(temperature) and temperature > 0):
             raise ValueError(f"Received an invalid value for argument `temperature`: {temperature!r}. "
                              "Expected a positive number.")
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
-            raise ValueError(f"Received an invalid value for argument `top_k`: {top_k!r}. "
-                             "Expected 0 (no limit) or a positive integer.")
-        self.temperature, self.top_k, self.seed = temperature, top_k, seed
+        if not tf.is_tensor(top_k):
+            if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 0:
+                raise ValueError(f"Received an invalid value for argument `top_k`: {top_k!r}. "
+                                 "Expected 0 (no limit) or a positive integer.")
+            top_k = int(top_k)
+        if not tf.is_tensor(top_p) and not (_is_real(top_p) and 0 < top_p <= 1):
+            raise ValueError(f"Received an invalid value for argument `top_p`: {top_p!r}. "
+                             "Expected a number in (0, 1].")
+        self.temperature, self.top_k, self.top_p, self.seed = temperature, top_k, top_p, seed
 
     def select(self, logits: tf.Tensor, step: tf.Tensor) -> tf.Tensor:
-        scores = logits / self.temperature
-        if self.top_k:
-            kth_best = top_k(scores, self.top_k)[0][:, -1:]
-            scores = tf.where(scores < kth_best, tf.cast(NEG_INF, scores.dtype), scores)
+        scores = self._checked(logits) / tf.cast(self.temperature, logits.dtype)
+        scores = self._truncate(scores)
         if self.seed is None:
             return tf.random.categorical(scores, 1, dtype=tf.int32)[:, 0]
-        seed = tf.stack([tf.constant(self.seed, tf.int32), tf.cast(step, tf.int32)])
+        if tf.is_tensor(self.seed):
+            dtype = tf.int64 if self.seed.dtype == tf.int64 else tf.int32
+            seed = tf.stack([tf.cast(self.seed, dtype), tf.cast(step, dtype)])
+        else:
+            seed = tf.stack([tf.constant(self.seed, tf.int32), tf.cast(step, tf.int32)])
         return tf.random.stateless_categorical(scores, 1, seed=seed, dtype=tf.int32)[:, 0]
+
+    def _checked(self, logits):
+        """`logits`, after the checks of the knobs that are tensors (nothing to do for Python values)."""
+        checks = []
+        if tf.is_tensor(self.temperature):
+            checks.append(tf.debugging.assert_greater(
+                tf.cast(self.temperature, tf.float32), 0.0,
+                message="Received an invalid value for argument `temperature`. Expected a positive number."))
+        if tf.is_tensor(self.top_k):
+            checks.append(tf.debugging.assert_non_negative(
+                self.top_k, message="Received an invalid value for argument `top_k`. "
+                                    "Expected 0 (no limit) or a positive integer."))
+        if tf.is_tensor(self.top_p):
+            top_p = tf.cast(self.top_p, tf.float32)
+            message = "Received an invalid value for argument `top_p`. Expected a number in (0, 1]."
+            checks.append(tf.debugging.assert_greater(top_p, 0.0, message=message))
+            checks.append(tf.debugging.assert_less_equal(top_p, 1.0, message=message))
+        checks = [check for check in checks if check is not None]  # eager asserts return None
+        if not checks:
+            return logits
+        with tf.control_dependencies(checks):
+            return tf.identity(logits)
+
+    def _truncate(self, scores):
+        """`scores` with every token outside the top `k` and the nucleus set to `NEG_INF`."""
+        k_is_tensor, p_is_tensor = tf.is_tensor(self.top_k), tf.is_tensor(self.top_p)
+        if not k_is_tensor and not p_is_tensor and self.top_p >= 1:
+            if not self.top_k:
+                return scores
+            # The fast path: the k best scores, no sort of the whole vocabulary.
+            kth_best = top_k(scores, self.top_k)[0][:, -1:]
+            return tf.where(scores < kth_best, tf.cast(NEG_INF, scores.dtype), scores)
+
+        vocab_size = tf.shape(scores)[-1]
+        if k_is_tensor:
+            k = tf.cast(self.top_k, tf.int32)
+            k_active = k > 0
+            k = tf.where(k_active & (k < vocab_size), k, vocab_size)
+        else:
+            k_active = self.top_k > 0
+            k = self.top_k if self.top_k else vocab_size
+        if p_is_tensor:
+            top_p = tf.cast(self.top_p, scores.dtype)
+            p_active = top_p < 1
+        else:
+            top_p, p_active = self.top_p, self.top_p < 1
+
+        def truncate():
+            if not k_is_tensor and self.top_k:
+                best = top_k(scores, self.top_k)[0]                      # (n, k), descending
+            elif not p_is_tensor and not p_active:
+                best = tf.math.top_k(scores, k=k)[0]                     # a tensor k and no nucleus: (n, k)
+            else:
+                best = tf.sort(scores, axis=-1, direction="DESCENDING")  # (n, vocab)
+            keep = tf.fill(tf.shape(best)[:1], tf.cast(k, tf.int32))     # how many of `best` each row keeps
+            if p_is_tensor:
+                keep = tf.cond(p_active, lambda: self._nucleus_size(best, top_p, keep), lambda: keep)
+            elif p_active:
+                keep = self._nucleus_size(best, top_p, keep)
+            cutoff = tf.gather(best, keep - 1, batch_dims=1)[:, tf.newaxis]
+            return tf.where(scores < cutoff, tf.cast(NEG_INF, scores.dtype), scores)
+
+        if not k_is_tensor and not p_is_tensor:
+            return truncate()  # Python values with top_p < 1 (the fast path took top_p == 1)
+        return tf.cond(tf.logical_or(k_active, p_active), truncate, lambda: scores)
+
+    @staticmethod
+    def _nucleus_size(best, top_p, keep):
+        """How many of the descending `best` scores of each row the nucleus keeps, at most `keep`."""
+        within_k = tf.range(tf.shape(best)[-1])[tf.newaxis, :] < keep[:, tf.newaxis]
+        probs = tf.nn.softmax(tf.where(within_k, best, tf.cast(NEG_INF, best.dtype)), axis=-1)
+        before = tf.math.cumsum(probs, axis=-1, exclusive=True)  # the mass of the better tokens
+        reached = before < tf.cast(top_p, best.dtype) - 1e-6
+        size = tf.maximum(tf.reduce_sum(tf.cast(reached, tf.int32), axis=-1), 1)
+        return tf.minimum(size, keep)
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 class BeamSearch:

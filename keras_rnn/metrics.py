@@ -10,6 +10,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_rnn.validation import validate_positive_int
+
 
 def classification_report(y_true: Sequence[int], y_pred: Sequence[int], class_names: Sequence[str]) -> dict:
     """Accuracy, per-class and macro precision / recall / F1, and the confusion matrix.
@@ -45,29 +47,49 @@ def classification_report(y_true: Sequence[int], y_pred: Sequence[int], class_na
 
 @keras.saving.register_keras_serializable(package="keras_rnn")
 class MaskedTokenAccuracy(keras.metrics.Metric):
-    """Fraction of non-padding target tokens (id != 0) whose logit is the highest.
+    """Fraction of non-padding target tokens (id != 0) whose logit is the highest (with `k > 1`: among
+    the `k` highest, e.g. whether a next-word suggestion list of 3 holds the word).
+
+    Args:
+        name: Defaults to `"token_accuracy"`.
+        k: how many of the highest logits count as a hit (ties with the target count against it).
+            Defaults to `1`.
 
     Example:
     >>> metric = MaskedTokenAccuracy()
     >>> metric.update_state(np.array([[1, 2, 0]]), np.eye(3, dtype="float32")[None, [1, 0, 2]])
     >>> float(metric.result())
     0.5
+    >>> top_2 = MaskedTokenAccuracy("top_2_accuracy", k=2)
+    >>> top_2.update_state(np.array([[2]]), np.array([[[0.0, 3.0, 2.0, 1.0]]], "float32"))
+    >>> float(top_2.result())
+    1.0
     """
 
-    def __init__(self, name: str = "token_accuracy", **kwargs):
+    def __init__(self, name: str = "token_accuracy", k: int = 1, **kwargs):
         super().__init__(name=name, **kwargs)
+        self.k = validate_positive_int("k", k)
         self.correct = self.add_variable(shape=(), initializer="zeros", name="correct")
         self.count = self.add_variable(shape=(), initializer="zeros", name="count")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = ops.cast(y_true, "int32")
         mask = ops.cast(ops.not_equal(y_true, 0), "float32")
-        hits = ops.cast(ops.equal(ops.cast(ops.argmax(y_pred, axis=-1), "int32"), y_true), "float32")
+        if self.k == 1:
+            hits = ops.cast(ops.equal(ops.cast(ops.argmax(y_pred, axis=-1), "int32"), y_true), "float32")
+        else:
+            # A hit when fewer than k tokens score strictly higher than the target.
+            target = ops.take_along_axis(y_pred, ops.expand_dims(y_true, -1), axis=-1)
+            higher = ops.sum(ops.cast(ops.greater(y_pred, target), "int32"), axis=-1)
+            hits = ops.cast(ops.less(higher, self.k), "float32")
         self.correct.assign_add(ops.sum(hits * mask))
         self.count.assign_add(ops.sum(mask))
 
     def result(self):
         return self.correct / ops.maximum(self.count, 1.0)
+
+    def get_config(self):
+        return {**super().get_config(), "k": self.k}
 
 
 @keras.saving.register_keras_serializable(package="keras_rnn")

@@ -164,7 +164,7 @@ def make_hypermodel(task: Task, config: TaskConfig, space: Mapping[str, Hyperpar
             if is_decoded(task, objective):
                 callbacks.insert(0, DecodedMetrics(
                     lambda m: task.decoded_scores(m, trial_config, data, decode_examples)))
-            callbacks += list(kwargs.get("callbacks", []))
+            callbacks += list(getattr(data, "callbacks", ())) + list(kwargs.get("callbacks", []))
             # Every trial sees the batches in the same order: the shared `train` reshuffles on every pass,
             # so its order would depend on how many epochs earlier trials ran.
             train = data.fresh_train()

@@ -162,6 +162,168 @@ def test_tile_for_beam_and_argument_errors():
         BeamSearch(length_penalty=-0.5)
 
 
+PROBS = [0.5, 0.3, 0.15, 0.05]
+
+
+def sample_counts(strategy, draws=20000, probs=PROBS, step=0):
+    """How often `strategy` picks each token of one distribution over `draws` independent rows."""
+    logits = tf.math.log(tf.constant([probs] * draws, tf.float32))
+    tokens = strategy.select(logits, tf.constant(step)).numpy()
+    return np.bincount(tokens, minlength=len(probs))
+
+
+def assert_samples_follow(counts, probs):
+    """Every token of nonzero `probs` occurs, no other does, and frequencies agree within five standard
+    errors of the sample size."""
+    draws, probs = counts.sum(), np.asarray(probs, np.float64) / np.sum(probs)
+    assert set(np.flatnonzero(counts)) == set(np.flatnonzero(probs))
+    tolerance = 5 * np.sqrt(probs * (1 - probs) / draws) + 1e-9
+    np.testing.assert_array_less(np.abs(counts / draws - probs), tolerance)
+
+
+def test_sampling_with_a_tiny_top_p_is_greedy():
+    logits = tf.random.stateless_normal([300, 50], seed=[1, 2]) * 3
+    for seed in (0, 1, 2):
+        tokens = RandomSampling(top_p=1e-6, seed=seed).select(logits, tf.constant(seed))
+        assert tokens.numpy().tolist() == tf.argmax(logits, axis=-1).numpy().tolist()
+    greedy = run_markov(GreedySearch(), batch=16)
+    nucleus = run_markov(RandomSampling(temperature=3.0, top_p=1e-3, seed=5), batch=16)
+    assert nucleus.ids.numpy().tolist() == greedy.ids.numpy().tolist()
+
+
+@pytest.mark.parametrize("probs, top_p, kept", [
+    (PROBS, 0.8, [0.5, 0.3, 0, 0]), (PROBS, 0.81, [0.5, 0.3, 0.15, 0]), (PROBS, 0.5, [1, 0, 0, 0]),
+    (PROBS, 0.96, PROBS), (PROBS, 1.0, PROBS),
+    # In float32 .35 + .3 + .2 sum to 0.84999996 < 0.85: rounding must not add the fourth token.
+    ([0.35, 0.3, 0.2, 0.15], 0.85, [0.35, 0.3, 0.2, 0]),
+])
+def test_nucleus_samples_the_smallest_set_reaching_top_p(probs, top_p, kept):
+    """[.5, .3, .15, .05]: .5 + .3 reach .8 but not .81, so .8 keeps two tokens and .81 three."""
+    assert_samples_follow(sample_counts(RandomSampling(top_p=top_p, seed=3), probs=probs), kept)
+
+
+@pytest.mark.parametrize("k, top_p, kept", [
+    (2, 0.99, [0.5, 0.3, 0, 0]),      # top-k is the tighter limit
+    (3, 0.99, [0.5, 0.3, 0.15, 0]),   # top-p alone would keep all four
+    (3, 0.5, [1, 0, 0, 0]),           # top-p is the tighter limit
+    (3, 0.82, [0.5, 0.3, 0, 0]),      # top-p alone keeps three: the top 3 renormalised reach .82 with two
+])
+def test_top_k_and_top_p_together_sample_their_intersection(k, top_p, kept):
+    assert_samples_follow(sample_counts(RandomSampling(top_k=k, top_p=top_p, seed=4)), kept)
+    assert_samples_follow(sample_counts(RandomSampling(top_p=0.82, seed=4)), [0.5, 0.3, 0.15, 0])
+
+
+def tensor_sampling(seed_dtype=tf.int32):
+    """`RandomSampling.select` in a `tf.function` whose every knob is an input, and logits of dynamic
+    shape: what a SavedModel export traces."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32), tf.TensorSpec([], tf.int32),
+                                  tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.int32),
+                                  tf.TensorSpec([], tf.float32), tf.TensorSpec([], seed_dtype)])
+    def select(logits, step, temperature, k, top_p, seed):
+        return RandomSampling(temperature, k, top_p=top_p, seed=seed).select(logits, step)
+
+    return lambda logits, step, temperature, k, top_p, seed: select(
+        logits, tf.constant(step), tf.constant(temperature), tf.constant(k), tf.constant(top_p),
+        tf.constant(seed, seed_dtype)).numpy()
+
+
+@pytest.mark.parametrize("temperature, k, top_p", [
+    (1.0, 0, 1.0), (0.7, 5, 1.0), (1.3, 0, 0.9), (1.0, 20, 0.6), (0.5, 1, 0.3), (2.0, 0, 0.05)])
+@pytest.mark.parametrize("vocab", [50, 6000])
+def test_tensor_knobs_in_a_tf_function_sample_what_python_values_do(temperature, k, top_p, vocab):
+    """The same samples for the same values and seed: tensor knobs take the graph-safe path (a full
+    sort under `tf.cond`), Python ones the fast path (the top k only, blocked for a wide vocabulary)."""
+    logits = tf.random.stateless_normal([200, vocab], seed=[vocab, k]) * 2
+    select = tensor_sampling()
+    for step, seed in ((0, 9), (3, 9), (3, 10)):
+        want = RandomSampling(temperature, k, top_p=top_p, seed=seed).select(logits, tf.constant(step))
+        got = select(logits, step, temperature, k, top_p, seed)
+        assert got.tolist() == want.numpy().tolist()
+    int64 = tensor_sampling(tf.int64)(logits, 3, temperature, k, top_p, 9)
+    assert int64.tolist() == select(logits, 3, temperature, k, top_p, 9).tolist()
+
+
+def test_tensor_top_k_zero_and_top_p_one_turn_the_limits_off():
+    select = tensor_sampling()
+    unlimited = lambda temperature, k, top_p: assert_samples_follow(  # noqa: E731
+        np.bincount(select(tf.math.log(tf.constant([PROBS] * 20000)), 0, temperature, k, top_p, 6),
+                    minlength=4), PROBS)
+    unlimited(1.0, 0, 1.0)
+    unlimited(1.0, 100, 1.0)  # more than the vocabulary: every token
+    logits = tf.random.stateless_normal([100, 30], seed=[3, 4])
+    want = RandomSampling(seed=6).select(logits, tf.constant(2)).numpy().tolist()
+    assert select(logits, 2, 1.0, 0, 1.0, 6).tolist() == want
+    assert select(logits, 2, 1.0, 30, 1.0, 6).tolist() == want
+
+
+def test_default_sampling_sorts_nothing():
+    """Python knobs with `top_p=1.0` keep the old fast path: no sort of the vocabulary per step."""
+
+    def ops(strategy):
+        select = tf.function(strategy.select,
+                             input_signature=[tf.TensorSpec([None, 6000]), tf.TensorSpec([], tf.int32)])
+        return {op.type for op in select.get_concrete_function().graph.get_operations()}
+
+    assert not ops(RandomSampling(seed=1)) & {"TopKV2", "Sort", "Cumsum"}
+    assert "Cumsum" not in ops(RandomSampling(top_k=5, seed=1))
+    assert "Cumsum" in ops(RandomSampling(top_p=0.9, seed=1))
+
+
+def test_nucleus_sampling_seeds_repeat_and_differ():
+    a = run_markov(RandomSampling(top_p=0.9, seed=7), batch=64).ids.numpy()
+    b = run_markov(RandomSampling(top_p=0.9, seed=7), batch=64).ids.numpy()
+    c = run_markov(RandomSampling(top_p=0.9, seed=8), batch=64).ids.numpy()
+    assert a.tolist() == b.tolist() and a.tolist() != c.tolist()
+    # From START the nucleus of .9 is {3 (p=.6), 4 (p=.4)}; from 3 it is {END, 5, 6, 7} (.3, .25, .25, .2).
+    assert set(a[:, 0].tolist()) == {3, 4}
+
+
+def test_tensor_knobs_through_dynamic_decode_in_a_tf_function():
+    step_fn = markov_step(trap_transitions())
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.int32), tf.TensorSpec([], tf.float32),
+                                  tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32),
+                                  tf.TensorSpec([], tf.int64)])
+    def sample(starts, temperature, k, top_p, seed):
+        strategy = RandomSampling(temperature, k, top_p=top_p, seed=seed)
+        return dynamic_decode(step_fn, starts, END, (), max_length=5, strategy=strategy).ids
+
+    def run(temperature, k, top_p, seed):
+        return sample(tf.fill([64], START), tf.constant(temperature), tf.constant(k), tf.constant(top_p),
+                      tf.constant(seed, tf.int64)).numpy().tolist()
+
+    for temperature, k, top_p in ((1.0, 0, 1.0), (1.5, 3, 1.0), (1.0, 0, 0.8), (0.8, 2, 0.9)):
+        python = run_markov(RandomSampling(temperature, k, top_p=top_p, seed=7), batch=64)
+        assert run(temperature, k, top_p, 7) == python.ids.numpy().tolist()
+    assert run(1.0, 0, 0.9, 7) == run(1.0, 0, 0.9, 7) != run(1.0, 0, 0.9, 8)
+    greedy = run_markov(GreedySearch(), batch=64).ids.numpy().tolist()
+    assert run(1.0, 0, 1e-4, 7) == greedy == run(1.0, 1, 1.0, 8)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"top_p": 0}, "`top_p`: 0"), ({"top_p": 0.0}, "`top_p`: 0.0"), ({"top_p": -0.1}, "`top_p`: -0.1"),
+    ({"top_p": 1.5}, "`top_p`: 1.5"), ({"top_p": True}, "`top_p`: True"), ({"top_p": "0.9"}, "`top_p`: '0.9'"),
+    ({"temperature": 0}, "`temperature`: 0"), ({"temperature": -1.0}, "`temperature`: -1.0"),
+    ({"top_k": 2.0}, "`top_k`: 2.0"), ({"top_p": tf.constant([0.5, 0.9])}, "`top_p`: a tensor of shape"),
+])
+def test_sampling_rejects_bad_python_values(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        RandomSampling(**kwargs)
+
+
+@pytest.mark.parametrize("temperature, k, top_p, name", [
+    (0.0, 0, 1.0, "temperature"), (-1.0, 0, 0.9, "temperature"), (1.0, 0, 0.0, "top_p"),
+    (1.0, 0, -0.1, "top_p"), (1.0, 0, 1.5, "top_p"), (1.0, -1, 1.0, "top_k"),
+])
+def test_bad_tensor_knobs_raise_invalid_argument_naming_them(temperature, k, top_p, name):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=f"argument `{name}`"):
+        tensor_sampling()(tf.zeros([4, 10]), 0, temperature, k, top_p, 1)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=f"argument `{name}`"):  # eager too
+        RandomSampling(tf.constant(temperature), tf.constant(k), top_p=tf.constant(top_p)).select(
+            tf.zeros([4, 10]), tf.constant(0))
+
+
 @pytest.mark.parametrize("length_penalty", [0.0, 0.6])
 def test_beam_search_stops_once_no_live_hypothesis_can_win_and_returns_the_same(length_penalty):
     """From every token: END with 0.9, else a token that loops forever. The best hypothesis ends at

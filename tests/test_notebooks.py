@@ -5,6 +5,7 @@ check ran, figures came out as images, the exported models were used."""
 from __future__ import annotations
 
 import os
+import random
 import re
 from pathlib import Path
 
@@ -20,7 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 # The line the last cell of every notebook prints
 WALL_TIME = r"^wall time [\d,]+ s \(setup cell to here\) on \d+ CPU cores"
-NAMES = ["01_sentiment.ipynb", "02_translation.ipynb", "03_summarization.ipynb", "04_tuning.ipynb"]
+NAMES = ["01_sentiment.ipynb", "02_translation.ipynb", "03_summarization.ipynb", "04_tuning.ipynb",
+         "05_language_model.ipynb"]
 
 
 def execute(name: str, tmp_path: Path, monkeypatch, **parameters) -> nbformat.NotebookNode:
@@ -150,3 +152,40 @@ def test_tuning_notebook(tmp_path, monkeypatch):
     assert re.search(r"exported best model: validation accuracy [01]\.\d{4}", text)
     assert images(notebook) >= 1  # objective by hyperparameter
     assert (tmp_path / "runs" / "best" / "saved_model.pb").is_file()
+
+
+def play_lines(n: int, seed: int) -> str:
+    """A made-up play: speakers in capitals, each with one short line of simple words."""
+    rng = random.Random(seed)
+    speakers = ["ROMEO", "JULIET", "KING", "NURSE", "FIRST CITIZEN"]
+    verbs, things = ["loves", "sees", "calls", "will meet", "follows"], ["the king", "my lord", "the night", "her"]
+    return "".join(f"{rng.choice(speakers)}:\n{rng.choice(['I', 'He', 'She', 'We'])} {rng.choice(verbs)} "
+                   f"{rng.choice(things)}.\n\n" for _ in range(n))
+
+
+def test_language_model_notebook(tmp_path, monkeypatch):
+    corpus = tmp_path / "play"
+    corpus.mkdir()
+    (corpus / "train.txt").write_text(play_lines(100, seed=0), encoding="utf-8")  # about 3,000 characters
+    (corpus / "validation.txt").write_text(play_lines(16, seed=1), encoding="utf-8")  # about 500
+    notebook = execute(
+        "05_language_model.ipynb", tmp_path, monkeypatch, CORPUS=str(corpus), UNITS=8, EMBEDDING_DIM=4, EPOCHS=1,
+        SEQUENCE_LENGTH=20, BATCH_SIZE=4, NGRAM_ORDERS=[1, 2], MAX_NEW_TOKENS=40,
+    )
+    text = printed(notebook)
+    assert re.search(r"^corpus: \S*play$", text, re.M)
+    assert "the whole-sequence call and token-by-token stepping agree on all 14 next-token distributions" in text
+    assert re.search(r"^batch 0: lane 0: ", text, re.M)  # the toy lanes
+    assert re.search(r"validation \(corpus split validation, [\d,]+ tokens scored.*bits per char", text)
+    assert re.search(r"^model +bits_per_char +perplexity +top_1_accuracy +top_3_accuracy", text, re.M)
+    for model in ("GRU 8x1 \\(RNN\\)", "Kneser-Ney 1-gram", "Kneser-Ney 2-gram"):
+        assert re.search(rf"^{model} +\d", text, re.M), model
+    for temperature in (0.2, 0.5, 0.8, 1.2):
+        assert f"--- temperature {temperature}\nROMEO:" in text, temperature
+    for name in ("top-k, k = 5", "top-p, p = 0.9", "greedy (top-k, k = 1)", "beam search, width 4"):
+        assert f"--- {name}\nROMEO:" in text, name
+    assert "greedy search on the trained layer gives the export's top-k = 1 text: True" in text
+    assert re.search(r"Shakespeare-like: +[\d.]+ bits per char", text)
+    assert "--- one-to-many from 'K'" in text and "many-to-many: ids (1, " in text
+    assert images(notebook) >= 3  # the lanes, training curves, a next-token distribution
+    assert (tmp_path / "runs" / "export" / "saved_model.pb").is_file()

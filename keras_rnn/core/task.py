@@ -30,6 +30,8 @@ class TaskData(Protocol):
     train_batches: int  # exact batches per epoch (workers split them)
     validation_batches: int
     fresh_train: Callable[[], tf.data.Dataset]  # `train` again with its shuffle at the first epoch's order
+    # Optional: `callbacks`, Keras callbacks the task's model needs in fit and evaluate (e.g. resetting
+    # the states of a stateful model); read with getattr, default none.
 
     def figures(self) -> dict:
         """Data figures for `metrics.json` (examples, tokens per epoch, vocabulary sizes)."""
@@ -66,8 +68,11 @@ class Task:
             objective).
         evaluate: `evaluate(args, manifest) -> exit status` for `keras-rnn evaluate MODEL`, or None.
         add_train_arguments: adds task-specific `train` flags beyond the configuration's, or None.
-        generate_command: the CLI command that runs its exports on texts with an attention plot
-            (`translate`, `summarize`), or None.
+        generate_command: the CLI command that runs its exports on texts (`translate`, `summarize`,
+            `generate`), or None.
+        add_generate_arguments: adds that command's task-specific flags (sampling settings), or None.
+        run_generate: `run_generate(args, texts) -> exit status`, the command for a task whose export is
+            not a text-to-text generator with attention (None: `keras_rnn.serving.TextGenerator` runs it).
     """
 
     name: str
@@ -90,6 +95,8 @@ class Task:
     evaluate: Callable[[argparse.Namespace, dict], int] | None = None
     add_train_arguments: Callable[[argparse.ArgumentParser], None] | None = None
     generate_command: str | None = None
+    add_generate_arguments: Callable[[argparse.ArgumentParser], None] | None = None
+    run_generate: Callable[[argparse.Namespace, list[str]], int] | None = None
 
     def __post_init__(self):
         if getattr(self.config_class, "task", None) != self.name:

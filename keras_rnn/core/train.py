@@ -74,15 +74,17 @@ def train(
     with strategy.scope():
         model = task.build(config, data, steps_per_epoch or data.train_batches)
     monitor, mode = task.monitor
+    callbacks = tuple(getattr(data, "callbacks", ()))
     fit_started = time.perf_counter()
     history = fit_resumable(
         model, train_batches, validation_batches, run_dir, epochs=config.optimization.epochs,
         patience=config.optimization.patience, monitor=monitor, mode=mode, steps_per_epoch=steps_per_epoch,
-        validation_steps=validation_steps, verbose=verbose,
+        validation_steps=validation_steps, verbose=verbose, callbacks=callbacks,
     )
     fit_time = time.perf_counter() - fit_started
     model.save(os.path.join(run_dir, RUN_FILES["model"]))
-    scores = model.evaluate(validation_batches, steps=validation_steps, verbose=0, return_dict=True)
+    scores = model.evaluate(validation_batches, steps=validation_steps, verbose=0, return_dict=True,
+                            callbacks=list(callbacks))
     metrics = {f"val_{name}": float(value) for name, value in scores.items()}
     metrics.update(epochs_this_call=len(history.get("loss", [])), **data.figures(), fit_time_s=round(fit_time, 1))
     outputs: dict = {}

@@ -55,6 +55,7 @@ def rnn_layer(
     return_state: bool = False,
     dropout: float = 0.0,
     recurrent_dropout: float = 0.0,
+    stateful: bool = False,
     name: str | None = None,
 ) -> keras.layers.Layer:
     """One recurrent layer: `CELLS[cell](units, ...)`, wrapped in `Bidirectional` if asked.
@@ -71,6 +72,8 @@ def rnn_layer(
         dropout: the layer's own input dropout rate (keeps cuDNN). Defaults to `0.0`.
         recurrent_dropout: dropout rate on the recurrent state (no cuDNN when > 0). Defaults to
             `0.0`.
+        stateful: carry the final states of a batch over as the initial states of the next (a static
+            batch size; `reset_state()` between passes). Defaults to `False`.
         name: the recurrent layer's name; the wrapper is `bidirectional_{name}`. Defaults to
             Keras's automatic names.
 
@@ -87,6 +90,8 @@ def rnn_layer(
     validate_choice("cell", cell, CELLS)
     validate_positive_int("units", units)
     kwargs = _cell_kwargs(dropout, recurrent_dropout)
+    if stateful:
+        kwargs["stateful"] = True
     layer = CELLS[cell](units, return_sequences=return_sequences, return_state=return_state, name=name, **kwargs)
     if bidirectional:
         return keras.layers.Bidirectional(layer, name=None if name is None else f"bidirectional_{name}")
@@ -103,6 +108,7 @@ def rnn_stack(
     return_state: bool = False,
     dropout: float = 0.0,
     recurrent_dropout: float = 0.0,
+    stateful: bool = False,
     name_prefix: str | None = None,
 ) -> list[keras.layers.Layer]:
     """`num_layers` stacked `rnn_layer`s, bottom first, named `{name_prefix}_{i}`.
@@ -113,8 +119,8 @@ def rnn_stack(
     applies the layers in order, with any dropout between them it wants (none is created here).
 
     Args:
-        cell, units, bidirectional, return_state, dropout, recurrent_dropout: as for `rnn_layer`,
-            for every layer.
+        cell, units, bidirectional, return_state, dropout, recurrent_dropout, stateful: as for
+            `rnn_layer`, for every layer.
         num_layers: depth. Defaults to `1`.
         return_sequences: whether the top layer outputs every step. Defaults to `True`.
         name_prefix: layer `i` is `{name_prefix}_{i}` (`bidirectional_{name_prefix}_{i}` when
@@ -140,7 +146,8 @@ def rnn_stack(
     return [
         rnn_layer(
             cell, units, bidirectional=bidirectional, return_sequences=return_sequences or i < num_layers - 1,
-            return_state=return_state, dropout=dropout, recurrent_dropout=recurrent_dropout, name=f"{prefix}_{i}",
+            return_state=return_state, dropout=dropout, recurrent_dropout=recurrent_dropout, stateful=stateful,
+            name=f"{prefix}_{i}",
         )
         for i in range(num_layers)
     ]
