@@ -67,7 +67,8 @@ def main() -> None:
 
     add_config_flags(parser, LanguageModelConfig)
     args = parser.parse_args()
-    from keras_rnn.tasks.language_model import export_language_model, train_language_model
+    from keras_rnn.core.runs import changed_fields, is_finished_run
+    from keras_rnn.tasks.language_model import LANGUAGE_MODEL, export_language_model, train_language_model
     from keras_rnn.tasks.language_model.baselines import NgramLanguageModel
     from keras_rnn.tasks.language_model.pipeline import prepare_language_model_data
 
@@ -82,8 +83,16 @@ def main() -> None:
     config = LanguageModelConfig(**values)
     run_dir = args.run_dir or tempfile.mkdtemp(prefix="keras_rnn_lm_bench_")
     started = time.perf_counter()
-    result = train_language_model(config, run_dir, verbose=args.verbose)
-    wall = time.perf_counter() - started
+    if is_finished_run(run_dir):
+        # Trained already (the figures after training failed, or are wanted again): score it, no training.
+        changed = changed_fields(run_dir, config)
+        if changed:
+            parser.error(f"--run-dir {run_dir!r} holds a finished run with another configuration (changed: {changed})")
+        result = LANGUAGE_MODEL.load_finished(config, run_dir)
+        wall = result.metrics["wall_time_s"]
+    else:
+        result = train_language_model(config, run_dir, verbose=args.verbose)
+        wall = time.perf_counter() - started
     metrics = result.metrics
     unit = "char" if config.text.granularity == "char" else "word"
     figures = {
