@@ -694,3 +694,20 @@ def test_cli_generate_needs_a_language_model_export(tmp_path, capsys):
     assert "holds a sentiment model" in capsys.readouterr().err
     assert main(["generate", str(tmp_path / "missing"), "ab"]) == 2
     assert "is not a keras-rnn export" in capsys.readouterr().err
+
+
+def test_tfds_corpora_through_mock_data():
+    """The real TFDS loading code (`load_tfds`) with TFDS's mock data: Tiny Shakespeare and AESLC use their
+    own validation split even before they are prepared; IMDB (no validation split) is carved."""
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=3):
+        shakespeare = load_documents("tiny_shakespeare")
+        emails = load_documents("aeslc")
+        reviews = load_documents("imdb_reviews", validation_fraction=0.34)
+    assert shakespeare.validation_source == "corpus split validation"
+    assert len(shakespeare.train) == 3 and len(shakespeare.validation) == 3
+    assert all(isinstance(text, str) and text for text in shakespeare.train + shakespeare.validation)
+    assert emails.validation_source == "corpus split validation"
+    assert reviews.validation_source == "carved: chronological"
+    assert (len(reviews.train), len(reviews.validation)) == (2, 1)

@@ -32,6 +32,9 @@ from keras_rnn.validation import validate_choice, validate_fraction
 TEXT_SUFFIXES = (".txt", ".txt.gz", ".text")
 DOCUMENT_UNITS = ("file", "line")  # what one document of a local text file or folder is
 VALIDATION_NAMES = ("validation", "valid", "dev", "val")
+# The validation split of TFDS builders this task reads by default: an unprepared builder lists no splits,
+# and its first load would otherwise carve validation from train instead of using the corpus's own.
+TFDS_VALIDATION_SPLITS = {"tiny_shakespeare": "validation", "aeslc": "validation"}
 TEXT_FEATURES = ("text", "email_body", "document", "article", "content", "sentence", "review")
 ACCEPTED_LM_SOURCES = (
     "a TFDS name such as 'tiny_shakespeare', 'imdb_reviews' or 'aeslc'; a .txt file (gzip accepted); a folder "
@@ -135,7 +138,10 @@ class _Corpus:
         return ["train"]
 
     def validation_split(self) -> str | None:
-        return next((name for name in VALIDATION_NAMES if name in self.splits()), None)
+        splits = self.splits()
+        if self.kind == "tfds" and not splits:
+            return TFDS_VALIDATION_SPLITS.get(self.corpus.split("/")[0].split(":")[0])
+        return next((name for name in VALIDATION_NAMES if name in splits), None)
 
     def read(self, split: str) -> list[str]:
         if self.kind == "tfds":
