@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import tensorflow as tf
 
+from keras_rnn.data.text import TextPreprocessor
 from keras_rnn.decoding import BeamSearch, DecodingResult, GreedySearch, RandomSampling, dynamic_decode
 from keras_rnn.models.language_model import RecurrentLanguageModel
 from keras_rnn.tasks.language_model.preprocessor import END_ID, PAD_ID, LanguageModelPreprocessor
@@ -33,17 +34,12 @@ def prompt_ids(preprocessor: LanguageModelPreprocessor, texts: tf.Tensor,
     return tf.concat([tf.RaggedTensor.from_tensor(start), ids], axis=1)
 
 
-def _pad(ids: tf.RaggedTensor) -> tf.Tensor:
-    width = tf.maximum(tf.cast(ids.bounding_shape(axis=1), tf.int32), 1)
-    return ids.to_tensor(default_value=PAD_ID, shape=tf.stack([tf.cast(ids.nrows(), tf.int32), width]))
-
-
 def read_prompts(lm: RecurrentLanguageModel, preprocessor: LanguageModelPreprocessor, texts: tf.Tensor,
                  max_prompt_tokens: int = MAX_PROMPT_TOKENS) -> tuple[tf.Tensor, list[tf.Tensor]]:
     """The last token of each prompt and the states after every token before it (what decoding starts from)."""
     ids = prompt_ids(preprocessor, texts, max_prompt_tokens)
     lengths = tf.cast(ids.row_lengths(), tf.int32)
-    padded = _pad(ids)
+    padded = TextPreprocessor.pad(ids)
     last = tf.gather(padded, lengths - 1, batch_dims=1)
     # Every row without its last token; right padding is masked, so states stop at each row's last real token.
     before_last = tf.sequence_mask(lengths - 1, tf.shape(padded)[1])
@@ -105,7 +101,7 @@ def next_token_log_probs(lm: RecurrentLanguageModel, preprocessor: LanguageModel
                          max_prompt_tokens: int = MAX_PROMPT_TOKENS) -> tf.Tensor:
     """`(batch, vocabulary)` log-probabilities of the token after each text."""
     ids = prompt_ids(preprocessor, tf.convert_to_tensor(texts, tf.string), max_prompt_tokens)
-    logits = lm(_pad(ids), training=False)
+    logits = lm(TextPreprocessor.pad(ids), training=False)
     last = tf.gather(logits, tf.cast(ids.row_lengths(), tf.int32) - 1, batch_dims=1)
     return tf.nn.log_softmax(tf.cast(last, tf.float32))
 
@@ -118,7 +114,7 @@ def text_log_probability(lm: RecurrentLanguageModel, preprocessor: LanguageModel
     `exp(-sum(log_probs) / sum(tokens))` is the perplexity of a set of texts; divide by `ln 2` for bits.
     """
     ids = prompt_ids(preprocessor, tf.convert_to_tensor(texts, tf.string), max_prompt_tokens=2**31 - 1)
-    padded = _pad(ids)
+    padded = TextPreprocessor.pad(ids)
     # Position t predicts token t + 1; a row of only [END] (an empty text) scores nothing.
     logits = tf.cast(lm(padded, training=False), tf.float32)[:, :-1]
     targets = padded[:, 1:]
