@@ -19,6 +19,7 @@ import pytest
 import tensorflow as tf
 
 from keras_rnn.cli import main
+from keras_rnn.data.text import TextPreprocessor
 from keras_rnn.decoding import GreedySearch
 from keras_rnn.models.language_model import RecurrentLanguageModel, build_language_model, stateless_copy
 from keras_rnn.tasks.language_model import (
@@ -567,6 +568,21 @@ def test_log_probability_signature_equals_the_in_memory_model(exported):
                                                  rel=1e-5)
 
 
+@pytest.mark.parametrize("window", [1, 3, 8])
+def test_log_probability_in_windows_equals_one_pass_over_the_whole_text(exported, window):
+    lm, pre = exported["lm"], exported["preprocessor"]
+    texts = ["ab", "the cat sat on a mat.\nthe dog", "", "a\nb ", "zq!" * 9]
+    # The reference: every text in one pass, logits for every position at once.
+    padded = TextPreprocessor.pad(generation.prompt_ids(pre, tf.constant(texts), max_prompt_tokens=10**6))
+    log_p = tf.nn.log_softmax(lm(padded, training=False))[:, :-1]
+    targets = padded[:, 1:]
+    mask = tf.cast(targets != 0, tf.float32)
+    expected = tf.reduce_sum(tf.gather(log_p, targets, batch_dims=2) * mask, axis=1).numpy()
+    got, tokens = generation.text_log_probability(lm, pre, texts, window=window)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-5, atol=1e-5)
+    assert tokens.numpy().tolist() == [len(t) for t in texts]
+
+
 def test_hostile_strings_through_every_signature(exported):
     signatures, batch = exported["signatures"], tf.constant(HOSTILE)
     texts = signatures["serving_default"](prompt=batch)["text"].numpy()
@@ -612,6 +628,58 @@ def test_a_stateful_network_must_be_exported_as_a_stateless_copy(stateful_run, t
         export_language_model(str(tmp_path / "x"), stateful_run.model.layers[-1], stateful_run.preprocessor,
                               stateful_run.config)
     assert not os.path.exists(tmp_path / "x")
+
+
+# --- A word-level export decoding by beam search -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def word_beam_export(corpus_file, tmp_path_factory):
+    """A word model (one document a line, tied embeddings) exported with beam width 3 as its default decoding."""
+    config = LanguageModelConfig(corpus=corpus_file, granularity="word", max_tokens=40, document_unit="line",
+                                 units=8, embedding_dim=8, tie_embeddings=True, epochs=1, batch_size=2,
+                                 sequence_length=5, validation_fraction=0.2, beam_width=3, max_new_tokens=6)
+    root = tmp_path_factory.mktemp("lm_word")
+    result = train_language_model(config, str(root / "run"), verbose=0)
+    path = export_language_model(str(root / "export"), result.language_model, result.preprocessor, config,
+                                 metrics=result.metrics)
+    return dict(path=path, signatures=tf.saved_model.load(path).signatures, lm=result.language_model,
+                preprocessor=result.preprocessor, result=result)
+
+
+def test_word_export_decodes_by_beam_search_as_the_in_memory_model(word_beam_export):
+    export, prompts = word_beam_export, ["the cat", "a bat and", ""]
+    with open(os.path.join(export["path"], "keras_rnn.json"), encoding="utf-8") as f:
+        assert json.load(f)["granularity"] == "word"
+    served = export["signatures"]["serving_default"](prompt=tf.constant(prompts))["text"].numpy().tolist()
+    beam = generation.generate(export["lm"], export["preprocessor"], prompts, max_new_tokens=6,
+                               strategy=generation.make_strategy(beam_width=3)).numpy().tolist()
+    assert served == beam
+    assert all(len(text.split()) <= 6 for text in served)
+    assert LanguageModelPredictor(export["path"]).generate(prompts) == [t.decode() for t in served]
+
+
+def test_word_export_suggests_and_scores_whole_words(word_beam_export):
+    export = word_beam_export
+    vocabulary = export["preprocessor"].get_vocabulary()
+    out = export["signatures"]["next_words"](text=tf.constant(["the cat sat on", "a"]))
+    words = {w.decode() for w in out["words"].numpy().ravel()}
+    assert words <= set(vocabulary) - SPECIAL and all(" " not in w for w in words)
+    texts = ["the cat sat on a mat .", "a zebra", ""]
+    counts = export["preprocessor"](tf.constant(texts)).row_lengths().numpy().tolist()
+    scored = export["signatures"]["log_probability"](text=tf.constant(texts))
+    assert scored["tokens"].numpy().tolist() == counts and counts[0] >= 6 and counts[2] == 0
+    expected, _ = generation.text_log_probability(export["lm"], export["preprocessor"], texts)
+    np.testing.assert_allclose(scored["log_probability"].numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_word_export_answers_hostile_strings(word_beam_export):
+    signatures, batch = word_beam_export["signatures"], tf.constant(HOSTILE + ["word " * 20000])
+    assert signatures["serving_default"](prompt=batch)["text"].numpy().shape == (len(HOSTILE) + 1,)
+    assert signatures["next_words"](text=batch)["words"].numpy().shape[0] == len(HOSTILE) + 1
+    out = signatures["log_probability"](text=batch)
+    assert np.isfinite(out["log_probability"].numpy()).all()
+    assert out["tokens"].numpy()[-1] == 20000
 
 
 # --- Configuration errors ----------------------------------------------------------------------------------
@@ -671,6 +739,16 @@ def test_cli_evaluate_reports_perplexity_and_bits_per_char(exported, capsys):
     assert report["bits_per_char"] == pytest.approx(math.log2(report["perplexity"]))
     assert report["tokens"] == exported["summary"]["validation_tokens"] and report["documents"] == 1
     assert report["split"] == "validation"
+
+
+def test_cli_evaluate_on_the_training_part_of_a_carved_corpus(exported, capsys):
+    assert main(["evaluate", exported["path"], "--split", "train"]) == 0
+    report = _json_lines(capsys)[-1]
+    summary = exported["summary"]
+    # Every training character once (each document's closing [END] is not a character of it), and not
+    # the carved validation part.
+    assert report["split"] == "train" and report["documents"] == summary["train_documents"]
+    assert report["tokens"] == summary["train_tokens"] - summary["train_documents"]
 
 
 def test_cli_predict(exported, capsys):

@@ -111,6 +111,12 @@ class RecurrentLanguageModel(keras.layers.Layer):
         zeros = ops.zeros((batch_size, self.units), dtype=self.compute_dtype)
         return [zeros] * (self.num_layers * self.states_per_layer)
 
+    def reset_state(self) -> None:
+        """Zeroes the states a stateful model carries from batch to batch (nothing to do when stateless)."""
+        if self.stateful:
+            for layer in self.rnn_layers:
+                layer.reset_state()
+
     def call(self, ids, initial_state=None, return_state=False, training=None):
         x = self.embedding(ids)
         mask = ops.not_equal(ids, 0)

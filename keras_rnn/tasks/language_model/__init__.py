@@ -83,11 +83,12 @@ def evaluate(args: argparse.Namespace, manifest: dict) -> int:
     corpus = args.corpus or source.corpus
     options = dict(document_unit=source.document_unit, text_feature=source.text_feature, data_dir=source.data_dir,
                    download_and_prepare_kwargs=source.download_kwargs())
-    if args.split == "validation" and corpus == source.corpus:
-        documents = load_documents(corpus, split=source.train_split, validation_corpus=source.validation_corpus,
-                                   validation_fraction=source.validation_fraction,
-                                   validation_split=source.validation_split, seed=config.optimization.seed,
-                                   **options).validation
+    if corpus == source.corpus and args.split in ("validation", source.train_split):
+        # The model's own corpus: the split as training saw it (a carved validation part is not in "train").
+        split = load_documents(corpus, split=source.train_split, validation_corpus=source.validation_corpus,
+                               validation_fraction=source.validation_fraction,
+                               validation_split=source.validation_split, seed=config.optimization.seed, **options)
+        documents = split.validation if args.split == "validation" else split.train
     else:
         documents = read_documents(corpus, args.split, **options)
     if args.limit:

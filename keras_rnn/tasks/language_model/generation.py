@@ -24,6 +24,8 @@ from keras_rnn.tasks.language_model.preprocessor import END_ID, PAD_ID, Language
 # The most prompt tokens read (the last ones): a 100k-character prompt must not become one 100k-step
 # pass; a recurrent state carries little from further back anyway.
 MAX_PROMPT_TOKENS = 2000
+# Tokens scored per pass by `text_log_probability` (the states carry across passes).
+LOG_PROBABILITY_WINDOW = 512
 
 
 def prompt_ids(preprocessor: LanguageModelPreprocessor, texts: tf.Tensor,
@@ -106,21 +108,47 @@ def next_token_log_probs(lm: RecurrentLanguageModel, preprocessor: LanguageModel
     return tf.nn.log_softmax(tf.cast(last, tf.float32))
 
 
-def text_log_probability(lm: RecurrentLanguageModel, preprocessor: LanguageModelPreprocessor,
-                         texts) -> tuple[tf.Tensor, tf.Tensor]:
+def text_log_probability(lm: RecurrentLanguageModel, preprocessor: LanguageModelPreprocessor, texts,
+                         window: int = LOG_PROBABILITY_WINDOW) -> tuple[tf.Tensor, tf.Tensor]:
     """The summed natural-log probability of each text's tokens (each predicted from `[END]` and the
     tokens before it; the text's own ending is not scored) and its token count, `(batch,)` each.
 
     `exp(-sum(log_probs) / sum(tokens))` is the perplexity of a set of texts; divide by `ln 2` for bits.
+    The texts are read `window` tokens at a time with the states carried from window to window, so a
+    long text costs `(batch, window, vocabulary)` memory, not `(batch, length, vocabulary)`; the
+    figures do not depend on `window`.
+
+    Example (an untrained model, any text of its characters):
+    >>> pre = LanguageModelPreprocessor("char", vocabulary=["[END]", "a", "b"])
+    >>> lm = RecurrentLanguageModel(pre.vocabulary_size, units=4, embedding_dim=2)
+    >>> whole, tokens = text_log_probability(lm, pre, ["abba", ""])
+    >>> windowed, _ = text_log_probability(lm, pre, ["abba", ""], window=3)
+    >>> tokens.numpy().tolist(), np.allclose(whole, windowed, atol=1e-5)
+    ([4, 0], True)
     """
     ids = prompt_ids(preprocessor, tf.convert_to_tensor(texts, tf.string), max_prompt_tokens=2**31 - 1)
     padded = TextPreprocessor.pad(ids)
     # Position t predicts token t + 1; a row of only [END] (an empty text) scores nothing.
-    logits = tf.cast(lm(padded, training=False), tf.float32)[:, :-1]
-    targets = padded[:, 1:]
-    log_p = tf.gather(tf.nn.log_softmax(logits), targets, batch_dims=2)
-    mask = tf.cast(tf.not_equal(targets, PAD_ID), tf.float32)
-    return tf.reduce_sum(log_p * mask, axis=1), tf.cast(tf.reduce_sum(mask, axis=1), tf.int32)
+    inputs, targets = padded[:, :-1], padded[:, 1:]
+    rows, steps = tf.shape(inputs)[0], tf.shape(inputs)[1]
+    windows = (steps + window - 1) // window
+    extra = windows * window - steps
+    inputs = tf.pad(inputs, [[0, 0], [0, extra]])
+    targets = tf.pad(targets, [[0, 0], [0, extra]])
+
+    def score_window(i, total, count, states):
+        x = inputs[:, i * window:(i + 1) * window]
+        y = targets[:, i * window:(i + 1) * window]
+        # Right padding is masked: a row that ended keeps its states and scores nothing more.
+        logits, states = lm(x, initial_state=list(states), return_state=True, training=False)
+        log_p = tf.gather(tf.nn.log_softmax(tf.cast(logits, tf.float32)), y, batch_dims=2)
+        mask = tf.cast(tf.not_equal(y, PAD_ID), tf.float32)
+        return i + 1, total + tf.reduce_sum(log_p * mask, axis=1), count + tf.reduce_sum(mask, axis=1), tuple(states)
+
+    zeros = tf.zeros([rows], tf.float32)
+    _, total, count, _ = tf.while_loop(lambda i, *_: i < windows, score_window,
+                                       (tf.constant(0), zeros, zeros, tuple(lm.initial_state(rows))))
+    return total, tf.cast(count, tf.int32)
 
 
 def lanes(stream: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:

@@ -43,8 +43,8 @@ class ResetStates(keras.callbacks.Callback):
     """Zeroes a stateful model's carried states at every epoch and before every evaluation pass."""
 
     def _reset(self):
-        for layer in self.model._flatten_layers():
-            if getattr(layer, "stateful", False) and hasattr(layer, "reset_state"):
+        for layer in self.model.layers:
+            if isinstance(layer, RecurrentLanguageModel):
                 layer.reset_state()
 
     def on_epoch_begin(self, epoch, logs=None):

@@ -199,7 +199,11 @@ class LanguageModelPredictor:
     def generate(self, prompts: Iterable[str | bytes], *, max_new_tokens: int | None = None,
                  temperature: float | None = None, top_k: int | None = None, top_p: float | None = None,
                  seed: int | None = None) -> list[str]:
-        """The continuation of each prompt; settings not given are the export's defaults."""
+        """The continuation of each prompt; settings not given are the export's defaults.
+
+        With no setting given this runs `serving_default`: the export's own decoding (beam search when it
+        was exported with `beam_width > 1`). Any setting given samples through the `generate` signature
+        (`top_k=1` for greedy)."""
         settings = self.config.generation
         generation.make_strategy(temperature=settings.temperature if temperature is None else temperature,
                                  top_k=settings.top_k if top_k is None else top_k,
