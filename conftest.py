@@ -4,12 +4,15 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
 def _doctest_names(doctest_namespace):
+    # Imported here, not at the top: the pytest-xdist controller loads this file too and runs no test,
+    # so it need not import TensorFlow (whose start-up lines it would print after the summary).
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
     doctest_namespace.update(np=np, tf=tf, keras=keras)
