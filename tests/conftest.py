@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import random
+import subprocess
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -29,6 +32,15 @@ def synthetic_reviews(n: int, seed: int = 0) -> list[tuple[str, str]]:
         rng.shuffle(words)
         rows.append((" ".join(words), "positive" if positive else "negative"))
     return rows
+
+
+def run_with_tensorflow_alone(script: str):
+    """Runs `script` in a fresh Python with no `PYTHONPATH` (so no keras_rnn, as a server would load an
+    export) and returns the JSON object its last printed line holds."""
+    env = {**os.environ, "PYTHONPATH": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd="/",
+                          timeout=300, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def write_table(path, rows, header=("text", "label"), delimiter="\t"):

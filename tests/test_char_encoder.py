@@ -1,17 +1,14 @@
 """Character-level word features: padding invariance, the masked max, the preprocessor on hostile input,
 saving and export, and learning a spelling rule that carries to unseen words."""
 
-import json
-import os
 import random
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import run_with_tensorflow_alone
 from keras_rnn.models.char_encoder import CharacterPreprocessor, CharacterWordEncoder
 
 ENCODERS = ("cnn", "bilstm", "bigru")
@@ -232,10 +229,7 @@ def test_keras_file_and_savedmodel_give_identical_outputs(tmp_path):
         "                  'empty': loaded.serve(tf.zeros([2, 0], tf.string)).shape.as_list(),\n"
         "                  'imported': sorted(m for m in sys.modules if m.startswith('keras'))}))\n"
     )
-    env = {**os.environ, "PYTHONPATH": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd="/",
-                          timeout=300, check=True)
-    served = json.loads(done.stdout.strip().splitlines()[-1])
+    served = run_with_tensorflow_alone(script)
     assert not [m for m in served["imported"] if m.startswith("keras_rnn")]
     np.testing.assert_allclose(served["scores"], expected, rtol=1e-5, atol=1e-6)
     assert served["empty"] == [2, 0, 3]

@@ -2,9 +2,6 @@
 
 import itertools
 import json
-import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -12,6 +9,7 @@ import pytest
 import tensorflow as tf
 from keras.src.backend.common.masking import set_keras_mask
 
+from conftest import run_with_tensorflow_alone
 from keras_rnn.models.crf import CRF, CRFNegativeLogLikelihood, forbidden_score, iob_transition_constraints
 
 
@@ -365,10 +363,7 @@ def test_keras_file_and_savedmodel_give_identical_tags(tmp_path):
         "                   'empty': loaded.serve(tf.zeros([2, 0], tf.int32)).shape.as_list(),\n"
         "                   'imported': sorted(m for m in sys.modules if m.startswith('keras_rnn'))}))\n"
     )
-    env = {**os.environ, "PYTHONPATH": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd="/",
-                          timeout=300, check=True)
-    served = json.loads(done.stdout.strip().splitlines()[-1])
+    served = run_with_tensorflow_alone(script)
     assert served["imported"] == []
     np.testing.assert_array_equal(served["tags"], expected)
     assert served["empty"] == [2, 0]

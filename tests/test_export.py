@@ -1,4 +1,3 @@
-import json
 import os
 import subprocess
 import sys
@@ -9,6 +8,7 @@ import tensorflow as tf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import run_with_tensorflow_alone
 from keras_rnn import export as export_module
 from keras_rnn.export import read_manifest
 from keras_rnn.tasks.sentiment import export_sentiment
@@ -42,10 +42,7 @@ def test_savedmodel_runs_with_tensorflow_alone_and_matches_python(trained):
         "                  'label': [l.decode() for l in out['label'].numpy()],\n"
         "                  'imported': sorted(m for m in sys.modules if m.startswith('keras_rnn'))}))\n"
     )
-    env = {**os.environ, "PYTHONPATH": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
-                          cwd="/", timeout=300, check=True)
-    served = json.loads(done.stdout.strip().splitlines()[-1])
+    served = run_with_tensorflow_alone(script)
     assert served["imported"] == []
     expected = in_python(result, TEXTS)
     np.testing.assert_allclose(served["probabilities"], expected, rtol=1e-5, atol=1e-6)

@@ -2,14 +2,12 @@
 serving together."""
 
 import json
-import os
 import random
-import subprocess
-import sys
 
 import pytest
 import tensorflow as tf
 
+from conftest import run_with_tensorflow_alone
 from keras_rnn import SummarizationConfig
 from keras_rnn.serving import TextGenerator
 from keras_rnn.tasks.summarization import export_summarization, lead_baseline, rouge_report
@@ -88,10 +86,7 @@ def test_summary_savedmodel_runs_with_tensorflow_alone(summarization):
         "print(json.dumps({'summary': [t.decode() for t in out['summary'].numpy()],\n"
         "                  'imported': sorted(m for m in sys.modules if m.startswith('keras_rnn'))}))\n"
     )
-    env = {**os.environ, "PYTHONPATH": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd="/",
-                          timeout=300, check=True)
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"summary": [summary], "imported": []}
+    assert run_with_tensorflow_alone(script) == {"summary": [summary], "imported": []}
 
 
 def test_summarizer_gives_a_defined_output_for_hard_inputs(summarization):

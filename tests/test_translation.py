@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import run_with_tensorflow_alone
 from keras_rnn.cli import main
 from keras_rnn import TranslationConfig
 from keras_rnn.export import read_manifest
@@ -91,10 +92,7 @@ def test_savedmodel_translates_with_tensorflow_alone(translation):
         "print(json.dumps({'translation': [t.decode() for t in out['translation'].numpy()],\n"
         "                  'imported': sorted(m for m in sys.modules if m.startswith('keras_rnn'))}))\n"
     )
-    env = {**os.environ, "PYTHONPATH": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd="/",
-                          timeout=300, check=True)
-    served = json.loads(done.stdout.strip().splitlines()[-1])
+    served = run_with_tensorflow_alone(script)
     assert served == {"translation": ["Three one four.", "Nine."], "imported": []}
 
 

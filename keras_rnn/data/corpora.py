@@ -211,6 +211,19 @@ def carve_validation(
     return train, validation
 
 
+def random_carve(items: Sequence, size: int, seed: int) -> tuple[list, list]:
+    """`(train, validation)` of a list held in memory: `size` items drawn at random with `seed` for
+    validation, the rest for training, both in their original order.
+
+    Example:
+    >>> random_carve(list("abcdef"), 2, seed=0)[1] == random_carve(list("abcdef"), 2, seed=0)[1]
+    True
+    """
+    chosen = np.zeros(len(items), bool)
+    chosen[np.random.default_rng(seed).choice(len(items), size, replace=False)] = True
+    return [item for item, c in zip(items, chosen) if not c], [item for item, c in zip(items, chosen) if c]
+
+
 def chronological_validation_size(n: int, fraction: float) -> int:
     """How many of `n` examples a chronological carve of `fraction` puts in validation.
 

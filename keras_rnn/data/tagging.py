@@ -49,7 +49,6 @@ batch = pad_sentences(corpus.train[:32], corpus.tags)          # tokens, tag_ids
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import json
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -57,6 +56,8 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 import tensorflow as tf
 
+from keras_rnn.data.corpora import random_carve
+from keras_rnn.data.parallel import _open_text
 from keras_rnn.data.tfds_source import load_tfds, tfds_builder, tfds_splits
 from keras_rnn.validation import validate_choice, validate_fraction, validate_positive_int
 
@@ -525,11 +526,6 @@ def tagging_dataset(sentences: Sequence[TaggedSentence]) -> tf.data.Dataset:
 # --- Readers ---------------------------------------------------------------------------------------
 
 
-def _open_text(path: str):
-    opener = gzip.open if path.lower().endswith(".gz") else open
-    return opener(path, "rt", encoding="utf-8", errors="replace")
-
-
 def _resolve_column(name: str, column: int, count: int, path: str) -> int:
     if isinstance(column, bool) or not isinstance(column, int):
         raise ValueError(f"Received an invalid value for argument `{name}`: {column!r}. Expected an integer.")
@@ -605,7 +601,7 @@ def read_conll(
                                      "a tagging file needs a token column and a tag column.")
             elif len(fields) != expected:
                 raise ValueError(f"{path}:{number}: expected {expected} columns (as on line {first_line}), found "
-                                 f"{len(fields)}: {line.rstrip(chr(10))!r}.")
+                                 f"{len(fields)}: {line.rstrip(chr(13) + chr(10))!r}.")
             if not tokens:
                 start = number
             tokens.append(fields[token_index])
@@ -836,9 +832,7 @@ def carve_sentences(sentences: Sequence[TaggedSentence], fraction: float,
         raise ValueError(f"Cannot carve a validation split from {n} sentence(s); it needs at least two (one to "
                          "train on, one to validate on). Give a validation corpus instead.")
     size = min(max(int(round(n * fraction)), 1), n - 1)
-    chosen = np.zeros(n, bool)
-    chosen[np.random.default_rng(seed).choice(n, size, replace=False)] = True
-    return ([s for s, c in zip(sentences, chosen) if not c], [s for s, c in zip(sentences, chosen) if c])
+    return random_carve(list(sentences), size, seed)
 
 
 class _Source:

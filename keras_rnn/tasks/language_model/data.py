@@ -23,9 +23,10 @@ import dataclasses
 import gzip
 import os
 
-import numpy as np
 
-from keras_rnn.data.corpora import ARCHIVE_SUFFIXES, _class_folders, _extract_archive, _find_split_root
+from keras_rnn.data.corpora import (
+    ARCHIVE_SUFFIXES, _class_folders, _extract_archive, _find_split_root, random_carve,
+)
 from keras_rnn.data.tfds_source import load_tfds, tfds_splits
 from keras_rnn.validation import validate_choice, validate_fraction
 
@@ -267,6 +268,4 @@ def carve_documents(documents: list[str], fraction: float, how: str, seed: int) 
         raise ValueError(f"validation_fraction={fraction} of {len(documents)} documents leaves none for training.")
     if how == "chronological":
         return documents[:-size], documents[-size:]
-    chosen = np.zeros(len(documents), bool)
-    chosen[np.random.default_rng(seed).choice(len(documents), size, replace=False)] = True
-    return ([d for d, c in zip(documents, chosen) if not c], [d for d, c in zip(documents, chosen) if c])
+    return random_carve(documents, size, seed)
