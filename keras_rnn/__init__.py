@@ -3,21 +3,21 @@
 Public API (see README for the tour):
 
 - data: `load_text_classification`, `read_classification_split`, `load_parallel`, `load_summarization`,
-  `TextPreprocessor`
+  `load_tagging_corpus`, `TextPreprocessor`
 - models: `build_sentiment_model`, `article_example_model`, `build_translation_model`,
   `build_summarization_model`, `build_seq2seq_model`, `Seq2SeqGenerator`, `RecurrentLanguageModel`,
-  `build_language_model`
+  `build_language_model`, `build_tagger`, `CRF`
 - decoding: `dynamic_decode`, `GreedySearch`, `BeamSearch`, `RandomSampling`
 - tasks (`keras_rnn.tasks`, each a package: configuration, pipeline, serving): `SentimentConfig`,
   `train_sentiment`, `TranslationConfig`, `train_translation`, `SummarizationConfig`,
-  `train_summarization`, `LanguageModelConfig`, `train_language_model`; `TASKS` (name → `Task`);
+  `train_summarization`, `LanguageModelConfig`, `train_language_model`, `TaggingConfig`, `train_tagger`; `TASKS` (name → `Task`);
   `train(task, config, run_dir)` for any task; `get_strategy`
 - tuning: `run_search` (keras-tuner over every task's builder), `keras_rnn.search_space`
 - export and serving: `export_sentiment`, `SentimentPredictor`, `export_translation`,
-  `export_summarization`, `TextGenerator`, `export_language_model`, `LanguageModelPredictor`, `predict`
-  (any task's export)
+  `export_summarization`, `TextGenerator`, `export_language_model`, `LanguageModelPredictor`, `export_tagger`,
+  `TaggerPredictor`, `predict` (any task's export)
 - evaluation and figures: `classification_report`, `bleu_and_chrf`, `rouge`, `plot_attention`,
-  `plot_training_curves`, `plot_confusion_matrix`, `plot_search`
+  `plot_training_curves`, `plot_confusion_matrix`, `plot_search`, `entity_report` (seqeval)
 """
 
 import os
@@ -51,11 +51,24 @@ from keras_rnn.tasks.language_model import (  # noqa: E402
 from keras_rnn.tasks.sentiment import SentimentConfig, SentimentPredictor, export_sentiment, train_sentiment  # noqa: E402
 from keras_rnn.tasks.summarization import SummarizationConfig, export_summarization, train_summarization  # noqa: E402
 from keras_rnn.tasks.translation import TranslationConfig, export_translation, train_translation  # noqa: E402
+from keras_rnn.data.tagging import load_tagging_corpus  # noqa: E402
+from keras_rnn.models.crf import CRF  # noqa: E402
+from keras_rnn.models.tagger import build_tagger  # noqa: E402
+from keras_rnn.tagging_metrics import entity_report  # noqa: E402
+from keras_rnn.tasks.tagging import TaggerPredictor, TaggingConfig, export_tagger, train_tagger  # noqa: E402
 from keras_rnn.tuning import run_search  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CRF",
+    "TaggerPredictor",
+    "TaggingConfig",
+    "build_tagger",
+    "entity_report",
+    "export_tagger",
+    "load_tagging_corpus",
+    "train_tagger",
     "BeamSearch",
     "GreedySearch",
     "RandomSampling",

@@ -126,15 +126,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser(
         "evaluate", parents=[common], help="sentiment: accuracy, precision/recall/F1, confusion matrix; "
-        "translation: BLEU and chrF; summarization: ROUGE; or score a hypotheses file against reference files "
+        "translation: BLEU and chrF; summarization: ROUGE; language model: perplexity; tagging: entity "
+        "precision/recall/F1 per type (seqeval); or score a hypotheses file against reference files "
         "(--hypotheses)")
     evaluate.add_argument("model", nargs="?", help="an exported model folder (not with --hypotheses)")
     evaluate.add_argument("--corpus", help="corpus to evaluate on (default: the training corpus)")
     evaluate.add_argument("--split", default="validation",
                           help="'validation' (the split used in training, carved the same way), "
                           "or a split name of the corpus such as 'test' (default: %(default)s)")
-    evaluate.add_argument("--limit", type=int, default=None, help="translation, summarization: score the first N only")
-    evaluate.add_argument("--output-file", help="translation, summarization: also write the outputs here, one a line")
+    evaluate.add_argument("--limit", type=int, default=None,
+                          help="translation, summarization, tagging: score the first N only")
+    evaluate.add_argument("--output-file", help="translation, summarization: also write the outputs here, one a line; "
+                          "tagging: conlleval's columns (token gold predicted)")
     evaluate.add_argument("--json", dest="json_path", help="also write the figures to this JSON file")
     files = evaluate.add_argument_group(
         "scoring files (no model)", "one segment a line, UTF-8, the files line-aligned; ROUGE: mean F1 of rouge1, "
@@ -388,7 +391,8 @@ def _generate(args) -> int:
     from keras_rnn.export import read_manifest
     from keras_rnn.tasks import get_task
 
-    texts = _read_texts(args)
+    # `tag --conll FILE` reads its own input.
+    texts = [] if getattr(args, "conll", None) else _read_texts(args)
     task = get_task(args.generate_task)
     attention_plot = getattr(args, "attention_plot", None)
     if attention_plot and os.path.exists(attention_plot) and not args.overwrite:

@@ -28,6 +28,7 @@ from typing import Any
 import keras
 
 from keras_rnn.core.config import TaskConfig
+from keras_rnn.core.fit import DecodedMetrics
 from keras_rnn.core.task import Task
 from keras_rnn.files import write_text_atomic
 from keras_rnn.search_space import Hyperparameter, narrow_space, space_to_json
@@ -106,23 +107,6 @@ def resolve_search_space(
 
 
 # --- The hypermodel ------------------------------------------------------------------------------------
-
-
-class DecodedMetrics(keras.callbacks.Callback):
-    """Adds decoded validation scores (e.g. `val_bleu`) to the epoch's logs, for the callbacks after it
-    (the tuner's checkpoint and early stopping) to see.
-
-    Args:
-        score: `model → {name: value}`.
-    """
-
-    def __init__(self, score: Callable[[keras.Model], dict]):
-        super().__init__()
-        self.score = score
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs.update(self.score(self.model))
 
 
 def _keras_tuner():

@@ -189,3 +189,56 @@ def test_language_model_notebook(tmp_path, monkeypatch):
     assert "--- one-to-many from 'K'" in text and "many-to-many: ids (1, " in text
     assert images(notebook) >= 3  # the lanes, training curves, a next-token distribution
     assert (tmp_path / "runs" / "export" / "saved_model.pb").is_file()
+
+
+def conll_sentences(n: int, seed: int) -> str:
+    """A made-up CoNLL-2003 file: short sentences with a PER, a LOC and sometimes an ORG, in the four
+    columns (token, part of speech, chunk, NER tag in IOB2), a blank line after each sentence."""
+    rng = random.Random(seed)
+    people = [["Bob"], ["Yoda"], ["Alice", "Smith"], ["Maria", "Lopez"], ["Ken"]]
+    places = [["Paris"], ["New", "York"], ["Berlin"], ["Tokyo"]]
+    groups = [["Acme", "Corp"], ["Reuters"], ["Red", "Cross"], ["UN"]]
+
+    def entity(words, kind):
+        return [(word, f"{'B' if i == 0 else 'I'}-{kind}") for i, word in enumerate(words)]
+
+    blocks = []
+    for _ in range(n):
+        tagged = entity(rng.choice(people), "PER") + [(rng.choice(["met", "called", "visited", "got"]), "O")]
+        tagged += (entity(rng.choice(groups), "ORG") if rng.random() < 0.5
+                   else [(rng.choice(["a", "the"]), "O"), (rng.choice(["toy", "report", "friend"]), "O")])
+        tagged += [("in", "O"), *entity(rng.choice(places), "LOC"), (".", "O")]
+        blocks.append("".join(f"{word} NNP B-NP {tag}\n" for word, tag in tagged))
+    return "-DOCSTART- -X- -X- O\n\n" + "\n".join(blocks)
+
+
+def test_tagging_notebook_runs_on_small_data(tmp_path, monkeypatch):
+    """06_tagging on a tiny CoNLL folder (not in NAMES until the notebook carries a real run's outputs)."""
+    test_notebooks_open_with_a_title_and_one_parameters_cell("06_tagging.ipynb")
+    corpus = tmp_path / "conll"
+    corpus.mkdir()
+    (corpus / "train.txt").write_text(conll_sentences(60, seed=0), encoding="utf-8")
+    (corpus / "valid.txt").write_text(conll_sentences(12, seed=1), encoding="utf-8")
+    notebook = execute(
+        "06_tagging.ipynb", tmp_path, monkeypatch, CORPUS=str(corpus), EPOCHS=1, UNITS=8, WORD_EMBEDDING_DIM=8,
+        CHAR_FILTERS=4, BATCH_SIZE=8, CONFIG={"char_embedding_dim": 4, "casing_dim": 2},
+        SENTENCES=["Bob got a toy Yoda.", "Alice Smith visited Paris."], PLOT_SENTENCES=2,
+    )
+    text = printed(notebook)
+    assert re.search(rf"^corpus: {re.escape(str(corpus))}$", text, re.M)
+    assert "train 60 sentences, validation 12 (corpus split valid)" in text  # corpus.describe()
+    for head in ("crf", "softmax"):
+        assert re.search(rf"^{head}: validation entity F1 [01]\.\d{{4}}$", text, re.M), head
+        assert re.search(rf"^{head} export on 12 validation sentences: entity F1 [01]\.\d{{4}} \(the training run "
+                         r"measured [01]\.\d{4}\)$", text, re.M), head
+    # The export's bracketed output for the article's sentence (untrained, it may find no entity at all).
+    assert re.search(r"^Bob got a toy Yoda\.\n  -> \[?Bob(?: \w+\])? got a toy \[?Yoda(?: \w+\])?\.$", text, re.M)
+    tag = r"(?:[BI]-\w+|O)"
+    assert re.search(rf"^Yoda +B-PER +{tag} +{tag} *$", text, re.M)  # hand, CRF and softmax tags of one token
+    assert "tokens (1, 6) -> potentials (1, 6, " in text
+    assert "entity-level scores (mode=conlleval, scheme=IOB2)" in text
+    assert images(notebook) >= 4  # training curves, tag grid, F1 per type, errors per type
+    runs = tmp_path / "runs"
+    assert {"crf", "softmax"} <= {p.name for p in runs.iterdir()}
+    for head in ("crf", "softmax"):
+        assert (runs / f"export_{head}" / "saved_model.pb").is_file()

@@ -120,10 +120,10 @@ def test_a_line_with_another_column_count_names_file_line_and_counts(tmp_path):
 
 
 @pytest.mark.parametrize("options, message", [
-    (dict(tag_column=4), r"unknown tag column 4 in .*cols\.txt: its lines have 4 columns, so tag_column must be "
+    (dict(tag_column=4), r"cols\.txt:3: unknown tag column 4: its lines have 4 columns, so tag_column must be "
                          r"in -4\.\.3"),
-    (dict(tag_column=-5), r"unknown tag column -5 in .*cols\.txt"),
-    (dict(token_column=7), r"unknown token column 7 in .*cols\.txt"),
+    (dict(tag_column=-5), r"cols\.txt:3: unknown tag column -5"),
+    (dict(token_column=7), r"cols\.txt:3: unknown token column 7"),
     (dict(token_column=3), r"token_column 3 and tag_column -1 are the same column of .*cols\.txt"),
     (dict(tag_column="ner"), r"argument `tag_column`: 'ner'\. Expected an integer"),
 ])

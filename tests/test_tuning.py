@@ -6,6 +6,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -19,6 +20,7 @@ import tensorflow as tf
 from conftest import TINY, synthetic_reviews, write_table
 from keras_rnn.cli import main
 from keras_rnn import SentimentConfig, SummarizationConfig, TranslationConfig
+from keras_rnn.tasks.tagging import TaggingConfig
 from keras_rnn.search_space import Hyperparameter, boolean, choice, fixed, float_range, narrow_space, parse_spec
 from keras_rnn.tuning import resolve_objective, resolve_search_space, run_search
 from test_summarization import TINY_SUMMARIZATION, memos
@@ -213,6 +215,37 @@ def test_bayesian_summarization_search_on_validation_rouge(tmp_path):
     assert all(0 <= row["val_rouge2"] <= 100 for row in result.trials)
     assert {"val_rouge1", "val_rougeL"} <= set(result.best_metrics)
     assert result.best_config.network.copy  # copy is the configuration's, never searched
+
+
+def _conll_sentences(count: int, seed: int) -> str:
+    """CoNLL lines of `count` sentences "<Name> [<Surname>] visited <City> ." (PER, LOC entities)."""
+    rng = random.Random(seed)
+    names, surnames, cities = ["Ann", "Bob", "Cy", "Dee"], ["Lee", "Moe"], ["Rome", "Oslo", "Lima"]
+    lines = []
+    for _ in range(count):
+        words = [(rng.choice(names), "B-PER")]
+        if rng.random() < 0.5:
+            words.append((rng.choice(surnames), "I-PER"))
+        words += [("visited", "O"), (rng.choice(cities), "B-LOC"), (".", "O")]
+        lines += [f"{token} X X {tag}" for token, tag in words] + [""]
+    return "\n".join(lines)
+
+
+def test_random_tagging_search_on_validation_entity_f1(tmp_path):
+    folder = tmp_path / "conll"
+    folder.mkdir()
+    (folder / "train.txt").write_text(_conll_sentences(120, seed=1), encoding="utf-8")
+    (folder / "valid.txt").write_text(_conll_sentences(30, seed=2), encoding="utf-8")
+    config = TaggingConfig(corpus=str(folder), epochs=2, word_embedding_dim=8, char_filters=8, char_embedding_dim=4,
+                           casing_dim=2, batch_size=16)
+    result = run_search(config, str(tmp_path / "run"), tuner="random", max_trials=2, space={
+        "head": "crf,softmax", "units": "8", "num_layers": "1", "cell": "gru", "char_encoder": "cnn",
+        "learning_rate": "0.01"}, verbose=0)
+    assert [row["status"] for row in result.trials] == ["COMPLETED", "COMPLETED"]
+    assert result.best_metrics["objective"] == "val_f1"  # the task's default objective
+    scores = [row["val_f1"] for row in result.trials]
+    assert all(0 <= score <= 1 for score in scores) and result.best_metrics["score"] == max(scores)
+    assert {"val_precision", "val_recall", "val_loss"} <= set(result.best_metrics)
 
 
 def test_every_trial_sees_the_training_batches_in_the_same_order(reviews, tmp_path):

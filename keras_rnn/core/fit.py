@@ -7,7 +7,7 @@ import csv
 import io
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import keras
 import numpy as np
@@ -46,6 +46,23 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         metadata = json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen})
         _save_weights_atomic(self.model, self._weights_path)
         write_text_atomic(self._training_metadata_path, metadata)
+
+
+class DecodedMetrics(keras.callbacks.Callback):
+    """Adds decoded validation scores (e.g. `val_bleu`, `val_f1`) to the epoch's logs, for the callbacks
+    after it (checkpoints, early stopping, the history) to see.
+
+    Args:
+        score: `model → {name: value}`.
+    """
+
+    def __init__(self, score: Callable[[keras.Model], dict]):
+        super().__init__()
+        self.score = score
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs.update(self.score(self.model))
 
 
 class BestWeightsCheckpoint(keras.callbacks.Callback):
@@ -143,6 +160,7 @@ def fit_resumable(
     validation_steps: int | None = None,
     verbose: str | int = "auto",
     callbacks: Sequence[keras.callbacks.Callback] = (),
+    metric_callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> dict[str, list[float]]:
     """Fits with EarlyStopping, TensorBoard, a CSV history, the best epoch's weights and resume.
 
@@ -150,7 +168,9 @@ def fit_resumable(
     (`keras.callbacks.BackupAndRestore`) as the uninterrupted run would have: the best-weights
     checkpoint remembers the best score of the epochs before the kill (resuming never replaces a better
     epoch by a worse one) and early stopping the epochs since it (`ResumableEarlyStopping`). The model
-    ends with the best epoch's weights. `callbacks` run after the run's own, the backup included.
+    ends with the best epoch's weights. `callbacks` run after the run's own, the backup included;
+    `metric_callbacks` (e.g. `DecodedMetrics`) run before them, so the figures they add to an epoch's logs
+    can be the monitor and are in the history.
 
     Returns:
         The history of this call's epochs (all epochs are in `run_dir/history.csv`).
@@ -159,6 +179,7 @@ def fit_resumable(
     backup = AtomicBackupAndRestore(os.path.join(run_dir, "backup"))
     _drop_unsaved_epochs(paths["history"], backup)
     callbacks = [
+        *metric_callbacks,
         BestWeightsCheckpoint(paths["best_weights"], monitor, mode, best=_best_so_far(paths["history"], monitor, mode)),
         keras.callbacks.CSVLogger(paths["history"], append=True),
         ResumableEarlyStopping(paths["history"], monitor, mode, patience),

@@ -55,7 +55,8 @@ class Task:
         export: `export(path, result, *, overwrite, beam_width=None) -> path`, atomic.
         predict: `predict(export_path, texts) -> rows`, one JSON-serializable dict a text.
         format_prediction: `format_prediction(text, row) -> str`, the plain-text line `predict` prints.
-        monitor: the validation figure the best epoch is chosen by, and its direction.
+        monitor: the validation figure the best epoch is chosen by, and its direction; a decoded
+            objective (in `decoded_objectives`, e.g. a tagger's `val_f1`) is computed every epoch for it.
         score: `score(model, config, data, **options) -> (figures, outputs)` after training: figures the
             compiled metrics do not give (decoded BLEU, ROUGE) and what was decoded, by decoding name;
             None when the compiled metrics are all.
@@ -105,6 +106,10 @@ class Task:
         if self.default_objective not in self.objectives:
             raise ValueError(f"Task {self.name!r}: default objective {self.default_objective!r} is not one of its "
                              f"objectives {sorted(self.objectives)}.")
+        monitor, mode = self.monitor
+        if monitor in self.decoded_objectives and mode != self.objectives.get(monitor):
+            raise ValueError(f"Task {self.name!r}: monitor {self.monitor} goes the other way from its objective "
+                             f"{monitor!r} ({self.objectives.get(monitor)}).")
         if self.decoded_objectives and self.decoded_scores is None:
             raise ValueError(f"Task {self.name!r}: decoded objectives {list(self.decoded_objectives)} need decoded_scores.")
         self.config_class.field_parts()  # field names unique across parts (one flag each)

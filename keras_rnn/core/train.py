@@ -15,7 +15,7 @@ import time
 import tensorflow as tf
 
 from keras_rnn.core.config import TaskConfig
-from keras_rnn.core.fit import fit_resumable
+from keras_rnn.core.fit import DecodedMetrics, fit_resumable
 from keras_rnn.core.runs import RUN_FILES, open_run_dir
 from keras_rnn.core.strategies import get_strategy, worker_index
 from keras_rnn.core.task import Task
@@ -75,11 +75,15 @@ def train(
         model = task.build(config, data, steps_per_epoch or data.train_batches)
     monitor, mode = task.monitor
     callbacks = tuple(getattr(data, "callbacks", ()))
+    metric_callbacks = ()
+    if monitor in task.decoded_objectives:
+        # The best epoch is chosen by a decoded figure (a tagger's entity F1): computed every epoch.
+        metric_callbacks = (DecodedMetrics(lambda m: task.decoded_scores(m, config, data, None)),)
     fit_started = time.perf_counter()
     history = fit_resumable(
         model, train_batches, validation_batches, run_dir, epochs=config.optimization.epochs,
         patience=config.optimization.patience, monitor=monitor, mode=mode, steps_per_epoch=steps_per_epoch,
-        validation_steps=validation_steps, verbose=verbose, callbacks=callbacks,
+        validation_steps=validation_steps, verbose=verbose, callbacks=callbacks, metric_callbacks=metric_callbacks,
     )
     fit_time = time.perf_counter() - fit_started
     model.save(os.path.join(run_dir, RUN_FILES["model"]))

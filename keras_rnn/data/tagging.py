@@ -526,13 +526,13 @@ def tagging_dataset(sentences: Sequence[TaggedSentence]) -> tf.data.Dataset:
 # --- Readers ---------------------------------------------------------------------------------------
 
 
-def _resolve_column(name: str, column: int, count: int, path: str) -> int:
+def _resolve_column(name: str, column: int, count: int, path: str, line: int) -> int:
     if isinstance(column, bool) or not isinstance(column, int):
         raise ValueError(f"Received an invalid value for argument `{name}`: {column!r}. Expected an integer.")
     index = column + count if column < 0 else column
     if not 0 <= index < count:
         kind = name.split("_")[0]
-        raise ValueError(f"unknown {kind} column {column} in {path}: its lines have {count} column"
+        raise ValueError(f"{path}:{line}: unknown {kind} column {column}: its lines have {count} column"
                          f"{'s' if count != 1 else ''}, so {name} must be in {-count}..{count - 1}.")
     return index
 
@@ -593,8 +593,8 @@ def read_conll(
                 continue
             if expected is None:
                 expected, first_line = len(fields), number
-                token_index = _resolve_column("token_column", token_column, expected, path)
-                tag_index = _resolve_column("tag_column", tag_column, expected, path)
+                token_index = _resolve_column("token_column", token_column, expected, path, number)
+                tag_index = _resolve_column("tag_column", tag_column, expected, path, number)
                 if token_index == tag_index:
                     raise ValueError(f"token_column {token_column} and tag_column {tag_column} are the same column "
                                      f"of {path}, whose lines have {expected} column{'s' if expected != 1 else ''}: "
@@ -902,6 +902,22 @@ class _Source:
         return read_conll(path, **columns, **options)
 
 
+READER_OPTIONS = {"token_column": 0, "tag_column": -1, "scheme": "auto", "max_length": None,
+                  "long_sentences": "raise", "tag_names": None, "data_dir": None,
+                  "download_and_prepare_kwargs": None}
+
+
+def _reader_options(given: dict) -> dict:
+    """Every reader option, defaults filled in, checked."""
+    unknown = sorted(set(given) - set(READER_OPTIONS))
+    if unknown:
+        raise ValueError(f"Unknown tagging reader options {unknown}; accepted: {sorted(READER_OPTIONS)}.")
+    options = {**READER_OPTIONS, **given}
+    validate_choice("scheme", options["scheme"], READ_SCHEMES)
+    validate_choice("long_sentences", options["long_sentences"], LONG_SENTENCES)
+    return options
+
+
 def load_tagging_corpus(
     corpus: str,
     *,
@@ -938,11 +954,10 @@ def load_tagging_corpus(
             of the readers.
         CorpusDownloadError: a TFDS dataset that is not prepared and cannot be downloaded.
     """
-    options = dict(token_column=token_column, tag_column=tag_column, scheme=scheme, max_length=max_length,
-                   long_sentences=long_sentences, tag_names=tag_names, data_dir=data_dir,
-                   download_and_prepare_kwargs=download_and_prepare_kwargs)
-    validate_choice("scheme", scheme, READ_SCHEMES)
-    validate_choice("long_sentences", long_sentences, LONG_SENTENCES)
+    options = _reader_options(dict(
+        token_column=token_column, tag_column=tag_column, scheme=scheme, max_length=max_length,
+        long_sentences=long_sentences, tag_names=tag_names, data_dir=data_dir,
+        download_and_prepare_kwargs=download_and_prepare_kwargs))
     source = _Source(corpus, options)
     train_read = source.read("train")
     reads = [train_read]
@@ -965,3 +980,29 @@ def load_tagging_corpus(
             raise ValueError(f"The {what} split of {corpus!r} ({where if what == 'validation' else 'train'}) holds "
                              "no sentences.")
     return TaggedCorpus(train, validation, tag_vocabulary(train + validation), where, reads)
+
+
+def read_tagging_split(corpus: str, split: str = "validation", **options) -> TaggedSplit:
+    """One split of a tagging corpus, tags in IOB2: a TFDS split or a folder's split file by name
+    (`"validation"` finds the corpus's validation split: TFDS `dev`, a folder's `valid` file), or the whole
+    of a single CoNLL or JSON-lines file (whatever `split` says).
+
+    Args:
+        corpus: TFDS name, CoNLL or JSON-lines file, or folder of split files.
+        split: the split to read.
+        **options: the reader options of `load_tagging_corpus` (`token_column`, `tag_column`, `scheme`,
+            `max_length`, `long_sentences`, `tag_names`, `data_dir`, `download_and_prepare_kwargs`).
+
+    Raises:
+        ValueError: an unknown option, or a folder or TFDS corpus without that split (naming the ones it has).
+    """
+    source = _Source(corpus, _reader_options(options))
+    if source.kind in ("conll", "jsonl"):
+        return source.read("train")
+    if split in VALIDATION_NAMES:
+        split = source.validation_split() or split
+    if source.kind == "folder":
+        files = source.split_files(source.path)
+        if split not in files:
+            raise ValueError(f"Folder {corpus!r} has no {split!r} split; its splits: {sorted(files)}.")
+    return source.read(split)

@@ -331,9 +331,11 @@ class CharacterPreprocessor(keras.layers.Layer):
         tokens = _valid_utf8(tf.convert_to_tensor(tokens, tf.string))
         # Cut before splitting, so a huge token costs no more than a short one past this point.
         tokens = tf.strings.substr(tokens, 0, self.max_word_length, unit="UTF8_CHAR")
-        chars = tf.strings.unicode_split(tokens, "UTF-8")
-        ids = tf.cast(self.lookup(chars), tf.int32).to_tensor(default_value=PAD_ID)
-        return _at_least_one_column(ids)
+        # Split the flat tokens and reshape: a ragged split of a batch of 0 rows loses its other
+        # dimensions in `to_tensor` ((0, T) tokens would give (0, 0, chars)).
+        flat = tf.strings.unicode_split(tf.reshape(tokens, [-1]), "UTF-8")
+        ids = _at_least_one_column(tf.cast(self.lookup(flat), tf.int32).to_tensor(default_value=PAD_ID))
+        return tf.reshape(ids, tf.concat([tf.shape(tokens), tf.shape(ids)[-1:]], axis=0))
 
     def compute_output_spec(self, tokens):
         return keras.KerasTensor(tuple(tokens.shape) + (None,), dtype="int32")
