@@ -75,6 +75,7 @@ def main() -> None:
     parser.add_argument("--verbose", type=int, default=2)
     args = parser.parse_args()
 
+    from keras_rnn.core.runs import changed_fields, is_finished_run
     from keras_rnn.files import read_json_object
     from keras_rnn.tasks.tagging import TAGGING, TaggingConfig, train_tagger
 
@@ -87,9 +88,13 @@ def main() -> None:
     for head in [h.strip() for h in args.heads.split(",") if h.strip()]:
         config = TaggingConfig(corpus=args.data, head=head, **values)
         run_dir = os.path.join(root, head)
-        started = time.perf_counter()
-        result = train_tagger(config, run_dir, verbose=args.verbose)
-        elapsed = time.perf_counter() - started
+        if is_finished_run(run_dir):  # a rerun after a kill: a finished head is not trained again
+            changed = changed_fields(run_dir, config)
+            if changed:
+                parser.error(f"{run_dir!r} holds a finished run with another configuration (changed: {changed})")
+            result = TAGGING.load_finished(config, run_dir)
+        else:
+            result = train_tagger(config, run_dir, verbose=args.verbose)
         export = TAGGING.export(os.path.join(root, f"{head}_export"), result, overwrite=True)
         metrics = result.metrics
         figures["heads"][head] = {
@@ -97,7 +102,7 @@ def main() -> None:
             "val_recall": round(metrics["val_recall"] * 100, 2),
             "val_f1_per_type": {k: round(v["f1"] * 100, 2) for k, v in metrics["val_per_type"].items()},
             "epochs_run": metrics["epochs_this_call"], "fit_time_s": metrics["fit_time_s"],
-            "train_time_s": round(elapsed, 1), "config": config.to_dict(), "export": export,
+            "train_wall_time_s": metrics["wall_time_s"], "config": config.to_dict(), "export": export,
         }
         print(json.dumps({head: figures["heads"][head]}), flush=True)
     from keras_rnn.tasks.tagging.pipeline import load_corpus

@@ -172,7 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
                                  help="narrow one search dimension; repeatable")
         task_parser.add_argument("--space", metavar="JSON", help="a JSON file of {name: spec} narrowing the space")
         task_parser.add_argument("--decode-examples", type=int, default=200,
-                                 help="validation examples decoded for BLEU/chrF/ROUGE objectives (default: %(default)s)")
+                                 help="validation examples decoded for BLEU/chrF/ROUGE objectives, validation "
+                                 "sentences tagged for val_f1 (default: %(default)s)")
         task_parser.add_argument("--config", help="JSON file of configuration values (flags override it)")
         task_parser.add_argument("--run-dir", default=None, help="the search's folder; run again to continue "
                                  f"(default: runs/tune_{task})")

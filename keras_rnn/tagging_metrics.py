@@ -237,6 +237,51 @@ def entity_report(
     }
 
 
+def label_report(true_tags: Sequence[Sequence[str]], predicted_tags: Sequence[Sequence[str]]) -> dict:
+    """Token-level scores of plain labels (part-of-speech tags, say: `scheme="plain"`), shaped like
+    `entity_report`'s dict so `format_entity_report` prints it: every token is one item, so the micro
+    precision, recall and F1 all equal the token accuracy; per label, precision, recall and F1 of that
+    label over tokens.
+
+    Raises:
+        ValueError: the sentence counts or a sentence's lengths differ, or there is no token.
+
+    Example:
+    >>> report = label_report([["NNP", "VBZ", "."]], [["NNP", "NN", "."]])
+    >>> round(report["f1"], 4), report["per_type"]["VBZ"]["recall"], report["per_type"]["NN"]["precision"]
+    (0.6667, 0.0, 0.0)
+    """
+    gold, predicted = _as_sentences(true_tags, "true_tags"), _as_sentences(predicted_tags, "predicted_tags")
+    if len(gold) != len(predicted):
+        raise ValueError(f"true_tags has {len(gold)} sentences but predicted_tags has {len(predicted)}.")
+    for i, (g, p) in enumerate(zip(gold, predicted)):
+        if len(g) != len(p):
+            raise ValueError(f"Sentence {i} has {len(g)} gold tags but {len(p)} predicted tags.")
+    pairs = [(g, p) for gs, ps in zip(gold, predicted) for g, p in zip(gs, ps)]
+    if not pairs:
+        raise ValueError("No tokens to score.")
+    gold_counts: dict = {}
+    predicted_counts: dict = {}
+    correct_counts: dict = {}
+    for g, p in pairs:
+        gold_counts[g] = gold_counts.get(g, 0) + 1
+        predicted_counts[p] = predicted_counts.get(p, 0) + 1
+        if g == p:
+            correct_counts[g] = correct_counts.get(g, 0) + 1
+    per_label = {}
+    for label in sorted(set(gold_counts) | set(predicted_counts)):
+        correct = correct_counts.get(label, 0)
+        precision, recall, f1 = _score(correct, predicted_counts.get(label, 0), gold_counts.get(label, 0))
+        per_label[label] = {"precision": precision, "recall": recall, "f1": f1, "support": gold_counts.get(label, 0),
+                            "predicted": predicted_counts.get(label, 0), "correct": correct}
+    accuracy = sum(correct_counts.values()) / len(pairs)
+    return {"mode": "tokens", "scheme": "plain", "precision": accuracy, "recall": accuracy, "f1": accuracy,
+            "macro_f1": sum(row["f1"] for row in per_label.values()) / len(per_label), "token_accuracy": accuracy,
+            "per_type": per_label,
+            "counts": {"sentences": len(gold), "tokens": len(pairs), "gold_entities": len(pairs),
+                       "predicted_entities": len(pairs), "correct_entities": sum(correct_counts.values())}}
+
+
 def entity_type_confusion(
     true_tags: Sequence[Sequence[str]], predicted_tags: Sequence[Sequence[str]], *, scheme: str = "IOB2",
     mode: str = "conlleval",
@@ -344,7 +389,8 @@ def format_entity_report(report: dict, *, digits: int = 2) -> str:
     def percent(value: float) -> str:
         return f"{100.0 * value:>10.{digits}f}"
 
-    lines = [f"entity-level scores (mode={report['mode']}, scheme={report['scheme']}), percent",
+    level = "token-level scores of plain labels" if report["scheme"] == "plain" else "entity-level scores"
+    lines = [f"{level} (mode={report['mode']}, scheme={report['scheme']}), percent",
              f"{'type':<{width}}" + "".join(f"{h:>10}" for h in ("precision", "recall", "f1", "support"))
              + f"{'predicted':>11}"]
     for name, row in rows.items():

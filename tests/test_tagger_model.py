@@ -216,3 +216,25 @@ def test_export_entities_are_seqevals_conlleval_entities(sequences):
     expected = [(kind, row, start, end) for row, sequence in enumerate(sequences)
                 for kind, start, end in get_entities(list(sequence))]
     assert sorted(ours, key=lambda e: (e[1], e[2])) == expected
+
+
+class _PositionTagger:
+    """A stand-in tagger whose tag id is each token's position in its window plus one: shows the windows."""
+
+    def __call__(self, features, training=False):
+        ids = features["word_ids"]
+        return {"tags": tf.broadcast_to(tf.range(1, tf.shape(ids)[1] + 1), tf.shape(ids))}
+
+
+def test_long_rows_are_tagged_in_windows_that_do_not_depend_on_the_rest_of_the_batch(preprocessor):
+    from keras_rnn.tasks.tagging.serving import TaggerServer
+
+    names = ["[PAD]", "O", "B-PER", "I-PER", "B-LOC"]
+    server = TaggerServer(preprocessor, _PositionTagger(), names, window=4)
+    short, long = ["a"] * 4, ["a"] * 9
+    alone = server.tag_tokens(tf.constant([short])).numpy()[0].tolist()
+    batch = server.tag_tokens(tf.constant([short + [""] * 5, long])).numpy().tolist()
+    assert [t.decode() for t in alone] == ["O", "B-PER", "I-PER", "B-LOC"]
+    assert batch[0] == alone + [b""] * 5  # the same cut as alone, padding left empty
+    # The long row: windows of 4, 4 and 1 tokens.
+    assert [t.decode() for t in batch[1]] == ["O", "B-PER", "I-PER", "B-LOC"] * 2 + ["O"]

@@ -581,7 +581,7 @@ def test_long_sentences_split_trains_on_the_pieces(tmp_path):
     ({"head": "hmm"}, "`head`: 'hmm'. Accepted values: 'crf', 'softmax'"),
     ({"tag_scheme": "IOB1"}, "`tag_scheme`: 'IOB1'. Accepted values: 'IOB2', 'IOBES'"),
     ({"long_sentences": "truncate"}, "`long_sentences`: 'truncate'. Accepted values: 'raise', 'split', 'drop'"),
-    ({"scheme": "BIO"}, "`scheme`: 'BIO'. Accepted values: 'IOB1', 'IOB2', 'IOBES', 'auto'"),
+    ({"scheme": "BIO"}, "`scheme`: 'BIO'. Accepted values: 'IOB1', 'IOB2', 'IOBES', 'plain', 'auto'"),
 ])
 def test_invalid_config_values_name_the_value_and_the_accepted_ones(values, message):
     from keras_rnn.tasks.tagging import TaggingConfig
@@ -631,3 +631,53 @@ def test_a_run_killed_after_epoch_1_resumes_to_the_uninterrupted_length(trained,
     assert [row["epoch"] for row in history] == [row["epoch"] for row in uninterrupted]
     assert result.metrics["epochs_this_call"] == EPOCHS - 1  # the finished epoch was not trained again
     assert all(row["val_f1"] for row in history) and result.metrics["val_f1"] >= 0.9
+
+
+# --- Plain labels (part of speech), and more bad input -----------------------------------------------
+
+
+def test_plain_labels_train_a_part_of_speech_tagger_scored_token_by_token(corpus, tmp_path):
+    from keras_rnn.tasks.tagging import TAGGING, TaggerPredictor, TaggingConfig, train_tagger
+
+    # The POS column of the same files: "NNP" on names, "VB" on other words, "." on full stops.
+    config = TaggingConfig(corpus=corpus["folder"], scheme="plain", tag_column=1, epochs=2, patience=2,
+                           **TINY_TAGGER)
+    result = train_tagger(config, str(tmp_path / "run"), verbose=0)
+    assert result.tags == ["[PAD]", ".", "NNP", "VB"]  # kept as they are, not IOB-converted
+    gold = [["." if t == "." else ("NNP" if g != "O" else "VB") for t, g in zip(*s)] for s in corpus["valid"]]
+    correct = sum(p == g for ps, gs in zip(result.validation_tags, gold) for p, g in zip(ps, gs))
+    accuracy = correct / sum(len(g) for g in gold)
+    assert result.metrics["val_f1"] == pytest.approx(accuracy) == result.metrics["val_token_accuracy"]
+    assert accuracy > 0.9 and set(result.metrics["val_per_type"]) == {".", "NNP", "VB"}
+    export = TAGGING.export(str(tmp_path / "export"), result)
+    predictor = TaggerPredictor(export)
+    assert predictor.tag_tokens([["Maria", "visited", "Paris", "."]]) == [["NNP", "VB", "NNP", "."]]
+    row = predictor.tag(["Maria visited Paris ."])[0]
+    assert row["tags"] == ["NNP", "VB", "NNP", "."] and row["entities"] == []  # labels name no entity
+    status, out, err = run_cli(["evaluate", export])
+    assert status == 0 and "token-level scores of plain labels" in err
+    assert json.loads(out)["f1"] == pytest.approx(accuracy)
+
+
+def test_part_of_speech_tags_read_as_entities_suggest_plain(corpus, tmp_path):
+    from keras_rnn.data.tagging import read_conll
+
+    with pytest.raises(ValueError, match=r"train\.txt:3: tag '(NNP|VB)' is not an IOB2 tag.*pass scheme='plain'"):
+        read_conll(os.path.join(corpus["folder"], "train.txt"), tag_column=1, scheme="IOB2")
+
+
+def test_an_empty_token_is_refused_with_its_line(tmp_path):
+    from keras_rnn.data.tagging import read_jsonl
+
+    path = tmp_path / "empty.jsonl"
+    path.write_text('{"tokens": ["Ann", "sings"], "tags": ["B-PER", "O"]}\n'
+                    '{"tokens": ["Bob", "", "hums"], "tags": ["B-PER", "O", "O"]}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"empty\.jsonl:2 \(token 2\): an empty token"):
+        read_jsonl(str(path))
+
+
+def test_a_single_file_has_no_test_split(trained, corpus, tmp_path):
+    status, _, err = run_cli(["evaluate", trained["export"], "--corpus", corpus["valid_file"], "--split", "test"])
+    assert status == 2 and "is a single file, with no 'test' split in it" in err
+    status, _, err = run_cli(["evaluate", trained["export"], "--limit", "-3"])
+    assert status == 2 and "--limit -3" in err

@@ -30,7 +30,10 @@ Tag schemes (`TAG_SCHEMES`): tags are `O` or `<prefix>-<TYPE>` (`B-PER`, `I-LOC`
 - IOBES: `B-` begins, `I-` continues, `E-` ends a multi-token entity; `S-` is a single-token entity.
 Readers take `scheme=` as the source's scheme (`"auto"`: `detect_scheme` decides per file), check every
 tag against it, and convert to IOB2 (`to_iob2`, `from_iobes`); `to_iobes` gives IOBES back for a tagger
-that trains on it.
+that trains on it. `scheme="plain"` reads labels that are not entity chunks (part-of-speech tags such as
+`NNP`, `VBZ`) as they are: any non-empty label, no conversion.
+
+Every token must have at least one character (an empty string is what pads a batch).
 
 Sentences longer than `max_length` raise by default; `long_sentences="split"` cuts them into pieces
 (before an entity rather than inside one, when it can) and `"drop"` leaves them out. Both are counted in
@@ -62,7 +65,8 @@ from keras_rnn.data.tfds_source import load_tfds, tfds_builder, tfds_splits
 from keras_rnn.validation import validate_choice, validate_fraction, validate_positive_int
 
 TAG_SCHEMES = ("IOB1", "IOB2", "IOBES")
-READ_SCHEMES = TAG_SCHEMES + ("auto",)
+PLAIN = "plain"  # labels that are not entity chunks (part of speech, say): read and kept as they are
+READ_SCHEMES = TAG_SCHEMES + (PLAIN, "auto")
 SCHEME_PREFIXES = {"IOB1": ("B", "I"), "IOB2": ("B", "I"), "IOBES": ("B", "I", "E", "S")}
 OUTSIDE = "O"
 DOCSTART = "-DOCSTART-"
@@ -174,9 +178,15 @@ class TaggedCorpus:
     reads: list[TaggedSplit] = dataclasses.field(default_factory=list)
 
     @property
+    def plain(self) -> bool:
+        """Whether the tags were read as plain labels (`scheme="plain"`), not entity chunks."""
+        return any(read.scheme == PLAIN for read in self.reads)
+
+    @property
     def entity_types(self) -> list[str]:
-        """The entity types of the tag set, sorted (`['LOC', 'MISC', 'ORG', 'PER']` for CoNLL-2003)."""
-        return entity_types(self.tags)
+        """The entity types of the tag set, sorted (`['LOC', 'MISC', 'ORG', 'PER']` for CoNLL-2003); none for
+        plain labels."""
+        return [] if self.plain else entity_types(self.tags)
 
     def describe(self) -> str:
         return "\n".join([read.describe() for read in self.reads] + [
@@ -247,6 +257,8 @@ def check_tags(tags: Sequence[str], scheme: str = "IOB2", *, locate: Callable[[i
             hint = ""
             if scheme != "IOBES" and tag[:2] in ("E-", "S-"):
                 hint = " (E- and S- are IOBES prefixes: pass scheme='IOBES' or 'auto')"
+            elif "-" not in tag[1:-1]:
+                hint = " (labels that are not entities, such as part-of-speech tags: pass scheme='plain')"
             raise ValueError(f"{locate(i)}: tag {tag!r} is not {_an(scheme)} tag; accepted: "
                              f"{_accepted_tags(scheme)}{hint}.") from None
     if scheme == "IOB1":
@@ -440,7 +452,10 @@ def tag_vocabulary(sentences: Iterable[TaggedSentence | Sequence[str]], scheme: 
     >>> tag_vocabulary([["B-PER", "O"]], scheme="IOBES")
     ['O', 'B-PER', 'I-PER', 'E-PER', 'S-PER']
     """
-    validate_choice("scheme", scheme, TAG_SCHEMES)
+    validate_choice("scheme", scheme, TAG_SCHEMES + (PLAIN,))
+    if scheme == PLAIN:  # plain labels: every label seen, sorted
+        return sorted({tag for item in sentences for tag in (item.tags if isinstance(item, TaggedSentence)
+                                                               else item)})
     types = entity_types(tag for item in sentences for tag in (item.tags if isinstance(item, TaggedSentence)
                                                                   else item))
     return [OUTSIDE] + [f"{prefix}-{kind}" for kind in types for prefix in SCHEME_PREFIXES[scheme]]
@@ -746,7 +761,8 @@ def read_tfds_tagging(
 
 
 def _checked(raw, scheme: str, source: str, *, per_line: bool) -> tuple[list[TaggedSentence], str]:
-    """Checks every sentence's tags against the scheme (detected first for "auto") and converts to IOB2."""
+    """Checks every sentence's tokens, and its tags against the scheme (detected first for "auto"), and
+    converts the tags to IOB2 (plain labels stay as they are)."""
     used = detect_scheme(tags for _, tags, _ in raw) if scheme == "auto" else scheme
     sentences = []
     for tokens, tags, line in raw:
@@ -754,6 +770,16 @@ def _checked(raw, scheme: str, source: str, *, per_line: bool) -> tuple[list[Tag
             locate = lambda i, line=line: f"{source}:{line + i}"  # noqa: E731  one token a line
         else:
             locate = lambda i, line=line: f"{source}:{line} (token {i + 1})"  # noqa: E731
+        for i, token in enumerate(tokens):
+            if not token:
+                raise ValueError(f"{locate(i)}: an empty token; every token needs at least one character (the "
+                                 "empty string pads sentences in a batch).")
+        if used == PLAIN:
+            empty = next((i for i, tag in enumerate(tags) if not tag or tag.isspace()), None)
+            if empty is not None:
+                raise ValueError(f"{locate(empty)}: an empty label {tags[empty]!r}.")
+            sentences.append(TaggedSentence(tokens, list(tags), source, line))
+            continue
         check_tags(tags, used, locate=locate)
         sentences.append(TaggedSentence(tokens, convert_tags(tags, used), source, line))
     return sentences, used
@@ -777,15 +803,17 @@ def _limit_length(split: TaggedSplit, max_length: int | None, policy: str, *, pe
             split.long_dropped += 1
         else:
             split.long_split += 1
-            kept.extend(split_sentence(sentence, max_length, per_line=per_line))
+            kept.extend(split_sentence(sentence, max_length, per_line=per_line, plain=split.scheme == PLAIN))
     split.sentences = kept
     return split
 
 
-def split_sentence(sentence: TaggedSentence, max_length: int, *, per_line: bool = True) -> list[TaggedSentence]:
+def split_sentence(sentence: TaggedSentence, max_length: int, *, per_line: bool = True,
+                   plain: bool = False) -> list[TaggedSentence]:
     """A sentence cut into pieces of at most `max_length` tokens. A cut that would fall inside an entity
     moves back to the entity's start (an entity longer than `max_length` is cut anyway, its next piece
-    starting with B-). Pieces of a CoNLL sentence (`per_line`) carry the line of their first token.
+    starting with B-); plain labels (`plain`) are cut every `max_length` tokens and kept as they are.
+    Pieces of a CoNLL sentence (`per_line`) carry the line of their first token.
 
     Example:
     >>> pieces = split_sentence(TaggedSentence(list("abcde"), ["O", "B-PER", "I-PER", "O", "O"], "f", 10), 2)
@@ -796,14 +824,15 @@ def split_sentence(sentence: TaggedSentence, max_length: int, *, per_line: bool 
     pieces, start, n = [], 0, len(sentence)
     while start < n:
         end = min(start + max_length, n)
-        if end < n and sentence.tags[end].startswith("I-"):  # the cut would fall inside an entity
+        if not plain and end < n and sentence.tags[end].startswith("I-"):  # the cut would fall inside an entity
             entity_start = end - 1
             while entity_start > start and sentence.tags[entity_start].startswith("I-"):
                 entity_start -= 1
             if entity_start > start:
                 end = entity_start
         line = sentence.line + start if per_line else sentence.line
-        pieces.append(TaggedSentence(sentence.tokens[start:end], to_iob2(sentence.tags[start:end]), sentence.source,
+        tags = sentence.tags[start:end]
+        pieces.append(TaggedSentence(sentence.tokens[start:end], tags if plain else to_iob2(tags), sentence.source,
                                      line))
         start = end
     return pieces
@@ -979,25 +1008,34 @@ def load_tagging_corpus(
         if not sentences:
             raise ValueError(f"The {what} split of {corpus!r} ({where if what == 'validation' else 'train'}) holds "
                              "no sentences.")
-    return TaggedCorpus(train, validation, tag_vocabulary(train + validation), where, reads)
+    scheme = PLAIN if any(read.scheme == PLAIN for read in reads) else "IOB2"
+    return TaggedCorpus(train, validation, tag_vocabulary(train + validation, scheme), where, reads)
 
 
-def read_tagging_split(corpus: str, split: str = "validation", **options) -> TaggedSplit:
+def read_tagging_split(corpus: str, split: str = "validation", *, train_split: str = "train",
+                       **options) -> TaggedSplit:
     """One split of a tagging corpus, tags in IOB2: a TFDS split or a folder's split file by name
     (`"validation"` finds the corpus's validation split: TFDS `dev`, a folder's `valid` file), or the whole
-    of a single CoNLL or JSON-lines file (whatever `split` says).
+    of a single CoNLL or JSON-lines file, for `split` "validation" (or another validation name) or
+    `train_split`.
 
     Args:
         corpus: TFDS name, CoNLL or JSON-lines file, or folder of split files.
         split: the split to read.
+        train_split: the name a single file answers to besides the validation names.
         **options: the reader options of `load_tagging_corpus` (`token_column`, `tag_column`, `scheme`,
             `max_length`, `long_sentences`, `tag_names`, `data_dir`, `download_and_prepare_kwargs`).
 
     Raises:
-        ValueError: an unknown option, or a folder or TFDS corpus without that split (naming the ones it has).
+        ValueError: an unknown option, a folder or TFDS corpus without that split (naming the ones it has),
+            or another split of a single file (it has none: give that split's own file as the corpus).
     """
     source = _Source(corpus, _reader_options(options))
     if source.kind in ("conll", "jsonl"):
+        if split not in VALIDATION_NAMES + (train_split,):
+            raise ValueError(f"{corpus!r} is a single file, with no {split!r} split in it: pass that split's own "
+                             f"file as the corpus (its whole content is read for split 'validation' or "
+                             f"{train_split!r}).")
         return source.read("train")
     if split in VALIDATION_NAMES:
         split = source.validation_split() or split

@@ -13,7 +13,8 @@ a word of no characters encodes to zeros (either encoder).
 Masks: the character-level mask stays inside the encoder. Its output carries a word-level Keras mask
 `(batch, words)`, True for words of at least one character. A tagger masks its sentences by word ids
 and concatenates this output with `Embedding(mask_zero=True)(word_ids)`; from the same tokens the two
-masks agree (a non-empty token has a character, and `""` pads both), and `Concatenate` ANDs them. The
+masks agree (a non-empty token has a character, and `""` pads both); they must, since Keras 3
+`Concatenate` ORs its inputs' masks (a position is real when any input says so). The
 word mask is there because Keras 3 `Concatenate` drops the mask at run time when one input has none
 (the word embedding's mask would not reach the tagger's RNN). A tagger may still pass
 `mask=word_ids != 0` to its RNN explicitly, as `RecurrentLanguageModel` does.

@@ -6,7 +6,9 @@ in context by a bidirectional RNN, with a softmax or a linear-chain CRF on top.
     casing ids ─► Embedding ─────────────────┘                                                  │
                                tags ◄── CRF (Viterbi) or argmax ◄── potentials ◄── Dense(num_tags)
 
-Tag id 0 is padding (`"[PAD]"`, never a target): the CRF's constraints keep it off real tokens and
+The three inputs must pad the same positions (0 ids, no characters), as the preprocessor makes them:
+Keras's `Concatenate` keeps a position when any input's mask does. Tag id 0 is padding (`"[PAD]"`,
+never a target): the CRF's constraints keep it off real tokens and
 `ArgmaxTags` never picks it, and both write it at padding positions. The model's outputs are
 `{"potentials": (batch, time, num_tags), "tags": (batch, time) int32}`; only the potentials get a loss
 (`tagger_loss`). Inputs are the `TaggingPreprocessor` outputs, so the model takes plain id tensors and
@@ -24,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import keras
-import numpy as np  # noqa: F401  (the doctests' arrays)
+import numpy as np
 from keras import ops
 
 from keras_rnn.models.char_encoder import CharacterWordEncoder
@@ -34,6 +36,7 @@ from keras_rnn.validation import validate_choice, validate_fraction, validate_po
 
 HEADS = ("crf", "softmax")
 PAD_TAG = "[PAD]"
+TAG_SCHEMES = ("IOB2", "IOBES", "plain")  # plain: labels that are not entity chunks (part of speech)
 
 
 @keras.saving.register_keras_serializable(package="keras_rnn")
@@ -136,7 +139,8 @@ def build_tagger(
         tags: tag names by id, `"[PAD]"` first (`tagger_tags`).
         head: `"crf"` (Viterbi over learnt transitions, invalid `tag_scheme` moves forbidden) or
             `"softmax"` (each token on its own).
-        tag_scheme: `"IOB2"` or `"IOBES"`, the scheme of `tags` (the CRF's constraints).
+        tag_scheme: `"IOB2"`, `"IOBES"` or `"plain"`, the scheme of `tags`: the CRF forbids the moves the
+            scheme does not allow (plain labels: any move, only `[PAD]` is kept off real tokens).
         word_embedding_dim: size of the word vectors (trained from scratch).
         word_dropout: `TokenDropout` rate on word ids in training.
         char_encoder, char_embedding_dim, char_filters, char_units: the `CharacterWordEncoder`.
@@ -152,9 +156,9 @@ def build_tagger(
 
     Example:
     >>> model = build_tagger(50, 20, ["[PAD]", "O", "B-PER", "I-PER"], units=8, word_embedding_dim=8)
-    >>> outputs = model({"word_ids": np.array([[2, 3, 0]]), "char_ids": np.ones((1, 3, 4), "int32"),
-    ...                  "casing_ids": np.array([[1, 3, 0]])})
-    >>> outputs["potentials"].shape, outputs["tags"].numpy()[0, 2]
+    >>> char_ids = np.array([[[5, 6, 0, 0], [7, 0, 0, 0], [0, 0, 0, 0]]])  # the third word is padding
+    >>> outputs = model({"word_ids": np.array([[2, 3, 0]]), "char_ids": char_ids, "casing_ids": np.array([[1, 3, 0]])})
+    >>> outputs["potentials"].shape, int(outputs["tags"][0, 2])
     (TensorShape([1, 3, 4]), 0)
     """
     validate_choice("head", head, HEADS)
@@ -185,12 +189,28 @@ def build_tagger(
     x = keras.layers.Dropout(dropout, name="rnn_dropout")(x)
     potentials = keras.layers.Dense(len(tags), name="potentials", dtype="float32")(x)
     if head == "crf":
-        decoded = CRF(len(tags), **iob_transition_constraints(tags, tag_scheme), name="crf")(potentials)
+        decoded = CRF(len(tags), **tag_constraints(tags, tag_scheme), name="crf")(potentials)
     else:
         decoded = ArgmaxTags(name="argmax_tags")(potentials)
     # Every input is an input of the model, used or not, so one preprocessor feeds every variant.
     return keras.Model({"word_ids": word_ids, "char_ids": char_ids, "casing_ids": casing_ids},
                        {"potentials": potentials, "tags": decoded}, name=f"tagger_{head}")
+
+
+def tag_constraints(tags: Sequence[str], scheme: str) -> dict[str, np.ndarray]:
+    """The `CRF` arguments for `tags` (`"[PAD]"` first) in `scheme`: IOB2 / IOBES rules
+    (`crf.iob_transition_constraints`), or for plain labels every move between real tags.
+
+    Example:
+    >>> tag_constraints(["[PAD]", "NN", "VB"], "plain")["allowed_starts"]
+    array([False,  True,  True])
+    """
+    validate_choice("tag_scheme", scheme, TAG_SCHEMES)
+    if scheme != "plain":
+        return iob_transition_constraints(tags, scheme)
+    real = np.array([tag != PAD_TAG for tag in tags])
+    return {"allowed_transitions": real[:, None] & real[None, :], "allowed_starts": real.copy(),
+            "allowed_ends": real.copy()}
 
 
 def tagger_tags(tags: Sequence[str]) -> list[str]:

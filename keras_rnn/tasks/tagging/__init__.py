@@ -60,8 +60,8 @@ def add_tag_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def read_conll_lines(path: str, token_column: int = 0) -> list[list[tuple[int, str]]]:
-    """Blocks of a CoNLL file: each sentence a list of `(line index, token)`; `-DOCSTART-` and blank lines
-    are blocks of their own with no token (printed back as they are)."""
+    """The sentences of a CoNLL file, each a list of `(line index, token)`; `-DOCSTART-` and blank lines
+    end a sentence and belong to none (`run_tag` prints them back as they are)."""
     from keras_rnn.data.parallel import _open_text
     from keras_rnn.data.tagging import DOCSTART
 
@@ -107,14 +107,18 @@ def run_tag(args: argparse.Namespace, texts: list[str]) -> int:
 
 
 def evaluate(args: argparse.Namespace, manifest: dict) -> int:
-    """seqeval's entity report (CoNLL conlleval reading) of an export on a corpus split, tagged through
-    the export's `tag_tokens` signature alone; the per-type table goes to standard error."""
-    from keras_rnn.data.tagging import read_tagging_split
+    """seqeval's entity report (CoNLL conlleval reading; plain labels: token scores) of an export on a
+    corpus split, tagged through the export's `tag_tokens` signature alone; the per-type table goes to
+    standard error."""
+    from keras_rnn.data.tagging import PLAIN, read_tagging_split
     from keras_rnn.files import write_text_atomic
-    from keras_rnn.tagging_metrics import entity_report, entity_type_confusion, format_entity_report
-    from keras_rnn.tasks.tagging.pipeline import load_corpus, reader_options
+    from keras_rnn.tagging_metrics import entity_type_confusion, format_entity_report
+    from keras_rnn.tasks.tagging.pipeline import load_corpus, reader_options, tag_report, training_scheme
 
+    if args.limit is not None and args.limit < 1:
+        raise ValueError(f"--limit {args.limit}: expected a positive number of sentences.")
     config = TaggingConfig.from_dict(manifest["config"])
+    scheme = training_scheme(config)
     source = config.data
     corpus = args.corpus or source.corpus
     if corpus == source.corpus and args.split in ("validation", source.train_split):
@@ -122,13 +126,16 @@ def evaluate(args: argparse.Namespace, manifest: dict) -> int:
         loaded = load_corpus(config)
         sentences = loaded.validation if args.split == "validation" else loaded.train
     else:
-        sentences = read_tagging_split(corpus, args.split, **reader_options(config)).sentences
+        # Any length: the export tags long sentences in windows.
+        options = {**reader_options(config), "max_length": None}
+        sentences = read_tagging_split(corpus, args.split, train_split=source.train_split, **options).sentences
     if args.limit:
         sentences = sentences[: args.limit]
     predicted = TaggerPredictor(args.model).tag_tokens(s.tokens for s in sentences)
     gold = [s.tags for s in sentences]
-    report = entity_report(gold, predicted)
-    report["confusion"] = entity_type_confusion(gold, predicted)
+    report = tag_report(gold, predicted, scheme)
+    if scheme != PLAIN:
+        report["confusion"] = entity_type_confusion(gold, predicted)
     report.update(model=os.path.abspath(args.model), corpus=corpus, split=args.split)
     print(format_entity_report(report), file=sys.stderr)
     print(json.dumps(report))

@@ -18,7 +18,8 @@ TRAINING_SCHEMES = ("IOB2", "IOBES")
 @dataclasses.dataclass
 class TaggingData(DataConfig):
     """`DataConfig` and how a tagging corpus is read: the CoNLL columns of tokens and tags, the tag
-    scheme of the source (`"auto"`: detected per file), and the longest sentence accepted (`long_sentences`:
+    scheme of the source (`"auto"`: detected per file; `"plain"`: labels that are not entity chunks, such
+    as part-of-speech tags, kept as they are), and the longest sentence accepted (`long_sentences`:
     `"raise"` names the file and line of a longer one, `"split"` cuts it, `"drop"` leaves it out, counted)."""
 
     token_column: int = 0
@@ -42,7 +43,8 @@ class TaggingData(DataConfig):
 @dataclasses.dataclass
 class TaggingText:
     """How tokens become ids: word normalisation and vocabulary, characters kept per word, and the tag
-    scheme the model is trained on (IOBES marks entity ends too; outputs are IOB2 either way)."""
+    scheme the model is trained on (IOBES marks entity ends too; outputs are IOB2 either way; plain labels
+    are trained as they are, whatever this says)."""
 
     lowercase: bool = True
     normalize_digits: bool = True

@@ -6,6 +6,10 @@ Tags: the corpus's tags are IOB2 (the readers convert); the model is trained on 
 default: the CRF then also learns where entities end) with ids `["[PAD]", "O", ...]`; predictions are
 mapped back to IOB2 (`E-X` → `I-X`, `S-X` → `B-X`) before they are scored or returned, so every figure
 compares IOB2 with the corpus's own IOB2 tags, in conlleval mode as CoNLL-2003 scored them.
+
+Plain labels (`scheme="plain"`: part-of-speech tags, say) are trained and returned as they are, and
+scored token by token (`tagging_metrics.label_report`): their `val_f1` is the micro F1 over tokens,
+which is the token accuracy.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import weakref
 from collections.abc import Callable, Sequence
 
 import keras
@@ -22,10 +27,12 @@ import tensorflow as tf
 from keras_rnn.core.fit import learning_rate_schedule
 from keras_rnn.core.runs import RUN_FILES
 from keras_rnn.data.batching import pair_length_boundaries, shuffled_batches
-from keras_rnn.data.tagging import TaggedCorpus, TaggedSentence, load_tagging_corpus, tag_vocabulary, to_iobes
+from keras_rnn.data.tagging import (
+    PLAIN, TaggedCorpus, TaggedSentence, load_tagging_corpus, tag_vocabulary, to_iobes,
+)
 from keras_rnn.files import write_text_atomic
-from keras_rnn.models.tagger import build_tagger, tagger_loss, tagger_tags
-from keras_rnn.tagging_metrics import entity_report
+from keras_rnn.models.tagger import PAD_TAG, build_tagger, tagger_loss, tagger_tags
+from keras_rnn.tagging_metrics import entity_report, label_report
 from keras_rnn.tasks.tagging.config import TaggingConfig
 from keras_rnn.tasks.tagging.preprocessor import CASINGS, TaggingPreprocessor
 
@@ -46,9 +53,32 @@ def iob2_name(tag: str) -> str:
     return {"E": "I", "S": "B"}.get(prefix, prefix) + dash + kind if dash else tag
 
 
+def training_scheme(config: TaggingConfig) -> str:
+    """The scheme of the model's tags: `"plain"` for plain labels, else the configuration's `tag_scheme`."""
+    return PLAIN if config.data.scheme == PLAIN else config.text.tag_scheme
+
+
 def training_tag_sequence(tags: Sequence[str], scheme: str) -> list[str]:
-    """IOB2 tags in the scheme the model trains on."""
+    """A corpus's tags (IOB2, or plain labels) in the scheme the model trains on."""
     return to_iobes(tags) if scheme == "IOBES" else list(tags)
+
+
+def output_names(tags: Sequence[str], scheme: str) -> list[str]:
+    """What each model tag id is returned as: IOB2 names (`iob2_name`), or plain labels as they are
+    (`"[PAD]"`, never on a real token, as `""`).
+
+    Example:
+    >>> output_names(["[PAD]", "O", "S-PER"], "IOBES"), output_names(["[PAD]", "E-X", "NN"], "plain")
+    (['O', 'O', 'B-PER'], ['', 'E-X', 'NN'])
+    """
+    if scheme == PLAIN:
+        return ["" if tag == PAD_TAG else tag for tag in tags]
+    return [iob2_name(tag) for tag in tags]
+
+
+def tag_report(gold: Sequence[Sequence[str]], predicted: Sequence[Sequence[str]], scheme: str) -> dict:
+    """Entity scores (conlleval) of IOB2 tags, or token scores of plain labels."""
+    return label_report(gold, predicted) if scheme == PLAIN else entity_report(gold, predicted)
 
 
 def make_preprocessor(config: TaggingConfig, vocabulary_file: str | None = None) -> TaggingPreprocessor:
@@ -126,6 +156,7 @@ class PreparedTaggingData:
     fresh_train: Callable[[], tf.data.Dataset]
     preprocessor: TaggingPreprocessor
     tags: list[str]  # the model's tag ids, "[PAD]" first, in the training scheme
+    tag_scheme: str  # that scheme: "IOB2", "IOBES" or "plain"
     corpus: TaggedCorpus
     validation_order: list[int]  # the validation batches hold the sentences in this order
     train_tokens: int
@@ -150,7 +181,7 @@ def prepare_tagging_data(config: TaggingConfig, preprocessor: TaggingPreprocesso
                          tags: Sequence[str] | None = None) -> PreparedTaggingData:
     """Reads the corpus, adapts (or reuses) the vocabularies on training sentences only, and batches."""
     corpus = load_corpus(config)
-    scheme = config.text.tag_scheme
+    scheme = training_scheme(config)
     if preprocessor is None:
         preprocessor = make_preprocessor(config)
         preprocessor.adapt(sentence.tokens for sentence in corpus.train)
@@ -167,7 +198,7 @@ def prepare_tagging_data(config: TaggingConfig, preprocessor: TaggingPreprocesso
     return PreparedTaggingData(
         train=fresh_train(), validation=validation, train_batches=train_batches,
         validation_batches=-(-len(order) // batch), fresh_train=fresh_train, preprocessor=preprocessor, tags=tags,
-        corpus=corpus, validation_order=order, train_tokens=int(train_lengths.sum()),
+        tag_scheme=scheme, corpus=corpus, validation_order=order, train_tokens=int(train_lengths.sum()),
     )
 
 
@@ -201,24 +232,38 @@ def build_compiled_tagger(config: TaggingConfig, data: PreparedTaggingData, step
                           ) -> keras.Model:
     network = dataclasses.asdict(config.network)
     model = build_tagger(data.preprocessor.word_vocabulary_size, data.preprocessor.char_vocabulary_size, data.tags,
-                         tag_scheme=config.text.tag_scheme, casing_vocabulary_size=len(CASINGS),
+                         tag_scheme=data.tag_scheme, casing_vocabulary_size=len(CASINGS),
                          seed=config.optimization.seed, **network)
     return compile_tagger(model, config, config.optimization.epochs * (steps_per_epoch or data.train_batches))
+
+
+_TAG_FUNCTIONS: "weakref.WeakKeyDictionary[keras.Model, Callable]" = weakref.WeakKeyDictionary()
+
+
+def _tag_function(model: keras.Model) -> Callable:
+    """The model's decoded tags as one traced function per model (kept while the model lives). Not
+    `predict_on_batch`: under a multi-worker strategy that gathers across workers, and only the chief
+    scores after training."""
+    if model not in _TAG_FUNCTIONS:
+        _TAG_FUNCTIONS[model] = tf.function(lambda features: model(features, training=False)["tags"],
+                                            reduce_retracing=True)
+    return _TAG_FUNCTIONS[model]
 
 
 def predict_tag_ids(model: keras.Model, batches: tf.data.Dataset) -> list[np.ndarray]:
     """Each sentence's predicted tag ids (padding cut off), in the batches' order."""
     rows = []
+    tag = _tag_function(model)
     for features, *_ in batches:
-        tags = np.asarray(model.predict_on_batch(features)["tags"])
+        tags = tag(features).numpy()
         lengths = np.count_nonzero(features["word_ids"].numpy(), axis=1)
         rows.extend(tags[i, :n] for i, n in enumerate(lengths))
     return rows
 
 
 def predict_validation_tags(model: keras.Model, data: PreparedTaggingData) -> list[list[str]]:
-    """IOB2 tags for the validation sentences, in corpus order."""
-    names = [iob2_name(tag) for tag in data.tags]
+    """IOB2 tags (or plain labels) for the validation sentences, in corpus order."""
+    names = output_names(data.tags, data.tag_scheme)
     tags: list = [None] * len(data.validation_order)
     for index, ids in zip(data.validation_order, predict_tag_ids(model, data.validation)):
         tags[index] = [names[i] for i in ids]
@@ -227,17 +272,18 @@ def predict_validation_tags(model: keras.Model, data: PreparedTaggingData) -> li
 
 def validation_scores(model: keras.Model, config: TaggingConfig, data: PreparedTaggingData,
                       limit: int | None = None) -> dict:
-    """`val_f1`, `val_precision`, `val_recall`: entities of the validation sentences (CoNLL conlleval),
-    of the first `limit` of them in corpus order when given."""
+    """`val_f1`, `val_precision`, `val_recall`: entities of the validation sentences (CoNLL conlleval; plain
+    labels: tokens), of the first `limit` of them in corpus order when given."""
     gold = [s.tags for s in data.validation_sentences][:limit]
-    report = entity_report(gold, predict_validation_tags(model, data)[:limit])
+    report = tag_report(gold, predict_validation_tags(model, data)[:limit], data.tag_scheme)
     return {"val_f1": report["f1"], "val_precision": report["precision"], "val_recall": report["recall"]}
 
 
 def score_tagger(model: keras.Model, config: TaggingConfig, data: PreparedTaggingData) -> tuple[dict, dict]:
-    """The best epoch's validation report: entity P/R/F1, per type, token accuracy and counts."""
+    """The best epoch's validation report: entity P/R/F1, per type (plain labels: per label), token
+    accuracy and counts."""
     predicted = predict_validation_tags(model, data)
-    report = entity_report([s.tags for s in data.validation_sentences], predicted)
+    report = tag_report([s.tags for s in data.validation_sentences], predicted, data.tag_scheme)
     figures = {"val_f1": report["f1"], "val_precision": report["precision"], "val_recall": report["recall"],
                "val_macro_f1": report["macro_f1"], "val_token_accuracy": report["token_accuracy"],
                "val_per_type": report["per_type"], "val_entity_counts": report["counts"]}

@@ -27,7 +27,8 @@ import tensorflow as tf
 from keras_rnn.export import read_manifest, write_export
 from keras_rnn.models.char_encoder import _valid_utf8
 from keras_rnn.tasks.tagging.config import TaggingConfig
-from keras_rnn.tasks.tagging.pipeline import iob2_name
+from keras_rnn.data.tagging import PLAIN
+from keras_rnn.tasks.tagging.pipeline import output_names, training_scheme
 from keras_rnn.tasks.tagging.preprocessor import TaggingPreprocessor, tokenize
 
 
@@ -60,26 +61,30 @@ class TaggerServer(keras.layers.Layer):
     Args:
         preprocessor: the run's `TaggingPreprocessor`.
         model: the tagger (`build_tagger`), whose `"tags"` output is decoded tag ids.
-        tags: the model's tag names by id (any scheme; returned as IOB2).
+        tags: the model's tag names by id (IOB2 or IOBES, returned as IOB2; or plain labels).
         window: the most tokens tagged in one pass (longer inputs are cut into windows).
+        tag_scheme: the scheme of `tags`, `"IOB2"`, `"IOBES"` or `"plain"` (plain labels are no entity
+            chunks: the entity outputs stay empty).
     """
 
     def __init__(self, preprocessor: TaggingPreprocessor, model: keras.Model, tags: Sequence[str], window: int = 256,
-                 **kwargs):
+                 tag_scheme: str = "IOBES", **kwargs):
         super().__init__(**kwargs)
         self.preprocessor = preprocessor
         self.model = model
         self.tags = list(tags)
         self.window = int(window)
-        self._names = tf.constant([iob2_name(tag) for tag in self.tags])
+        self.tag_scheme = tag_scheme
+        self._names = tf.constant(output_names(self.tags, tag_scheme))
 
     def tag_tokens(self, tokens):
         """`(batch, time)` tokens, `""` padding → `(batch, time)` IOB2 tags, `""` at padding."""
         tokens = _valid_utf8(tf.convert_to_tensor(tokens, tf.string))
         batch, time = tf.shape(tokens)[0], tf.shape(tokens)[1]
-        # Windows of equal width, at most `window`: a short batch is one window, unpadded.
-        pieces = tf.maximum(-(-time // self.window), 1)
-        width = tf.maximum(-(-time // pieces), 1)
+        # Windows of `window` tokens (the whole row when shorter): a row is cut the same whatever else
+        # is in its batch, so its tags never depend on the other rows.
+        width = tf.maximum(tf.minimum(time, self.window), 1)
+        pieces = tf.maximum(-(-time // width), 1)
         padded = tf.pad(tokens, [[0, 0], [0, pieces * width - time]])
         windows = tf.reshape(padded, [batch * pieces, width])
         ids = self.model(self.preprocessor(windows), training=False)["tags"]
@@ -90,7 +95,8 @@ class TaggerServer(keras.layers.Layer):
         text = _valid_utf8(tf.convert_to_tensor(text, tf.string))  # entity texts are cut from this
         tokens, starts, ends = tokenize(text)
         tags = self.tag_tokens(tokens.to_tensor(""))
-        entities = _entities(tags)
+        # Plain labels name no entity: read none (no tag is "O", every one would start a chunk).
+        entities = _entities(tf.zeros_like(tags) if self.tag_scheme == PLAIN else tags)
         gather = tf.stack([entities["row"], entities["first"]], axis=1)
         entity_start = tf.gather_nd(starts.to_tensor(-1), gather)
         entity_end = tf.gather_nd(ends.to_tensor(-1), tf.stack([entities["row"], entities["last"]], axis=1))
@@ -144,7 +150,8 @@ def export_tagger(
     Returns:
         The absolute path written.
     """
-    server = TaggerServer(preprocessor, model, tags, window=config.data.max_length)
+    scheme = training_scheme(config)
+    server = TaggerServer(preprocessor, model, tags, window=config.data.max_length, tag_scheme=scheme)
     server(tf.constant(["Bob got a toy Yoda."]))  # builds the layer: ExportArchive only tracks built layers
     archive = keras.export.ExportArchive()
     archive.track(server)
@@ -161,8 +168,9 @@ def export_tagger(
     archive.add_endpoint("tag_tokens", tag_tokens)
     manifest = {
         "task": "tagging",
-        "tags": [iob2_name(tag) for tag in tags if not tag.startswith("[")],
+        "tags": [name for name in dict.fromkeys(output_names(tags, scheme)) if name],
         "model_tags": list(tags),
+        "tag_scheme": scheme,
         "config": config.to_dict(),
         "validation_metrics": metrics or {},
         "signature": SIGNATURE,
