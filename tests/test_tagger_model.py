@@ -219,10 +219,15 @@ def test_export_entities_are_seqevals_conlleval_entities(sequences):
 
 
 class _PositionTagger:
-    """A stand-in tagger whose tag id is each token's position in its window plus one: shows the windows."""
+    """A stand-in tagger whose tag id is each token's position in its window plus one: shows the windows.
+    It keeps the word ids it was given."""
+
+    def __init__(self):
+        self.seen = []
 
     def __call__(self, features, training=False):
         ids = features["word_ids"]
+        self.seen.append(ids.numpy())
         return {"tags": tf.broadcast_to(tf.range(1, tf.shape(ids)[1] + 1), tf.shape(ids))}
 
 
@@ -238,3 +243,17 @@ def test_long_rows_are_tagged_in_windows_that_do_not_depend_on_the_rest_of_the_b
     assert batch[0] == alone + [b""] * 5  # the same cut as alone, padding left empty
     # The long row: windows of 4, 4 and 1 tokens.
     assert [t.decode() for t in batch[1]] == ["O", "B-PER", "I-PER", "B-LOC"] * 2 + ["O"]
+
+
+def test_every_row_the_network_reads_has_a_real_token(preprocessor):
+    from keras_rnn.tasks.tagging.serving import TaggerServer
+
+    model = _PositionTagger()
+    server = TaggerServer(preprocessor, model, ["[PAD]", "O", "B-PER", "I-PER", "B-LOC"], window=4)
+    tags = server.tag_tokens(tf.constant([["a", "b", "", "", "", ""], ["", "", "", "", "", ""],
+                                          ["a", "b", "c", "d", "e", "f"]])).numpy().tolist()
+    # Windows of 4: the second row's two windows and the first row's second window hold no token.
+    assert all((ids != 0).any(axis=1).all() for ids in model.seen)
+    assert tags[0][2:] == [b""] * 4 and tags[1] == [b""] * 6 and b"" not in tags[2]
+    server.tag_tokens(tf.zeros([2, 0], tf.string))  # no token at all: still one real step a row
+    assert (model.seen[-1] != 0).any(axis=1).all()

@@ -8,8 +8,9 @@ Signatures (TensorFlow alone serves them):
   `token_start`, `token_end` `(batch, tokens)` int32 character offsets (-1 padding), `token_count`
   `(batch,)`; `entity_text`, `entity_type` `(batch, entities)` string, `entity_start`, `entity_end`
   `(batch, entities)` int32 character offsets, end exclusive (-1 padding), and `entity_count` `(batch,)`.
-- `tag_tokens(tokens: string (batch, tokens))`: tokens as given, padded with `""`; returns `tags`, the
-  IOB2 tags `(batch, tokens)` with `""` at padding, so a CoNLL file can be scored with the export alone.
+- `tag_tokens(tokens: string (batch, tokens))`: tokens as given, padded with `""` at the end of each
+  row (a GPU's cuDNN kernels need right padding); returns `tags`, the IOB2 tags `(batch, tokens)` with
+  `""` at padding, so a CoNLL file can be scored with the export alone.
 
 Long inputs are cut into windows of at most `window` tokens, tagged each on its own (a window sees no
 context beyond it), and put back together: a text of any length gets an answer at a bounded cost per
@@ -87,6 +88,10 @@ class TaggerServer(keras.layers.Layer):
         pieces = tf.maximum(-(-time // width), 1)
         padded = tf.pad(tokens, [[0, 0], [0, pieces * width - time]])
         windows = tf.reshape(padded, [batch * pieces, width])
+        # A window of padding only gets one stand-in token: an RNN row without a real step would leave
+        # Keras's cuDNN kernels on a GPU (its tag is blanked below with the rest of the padding).
+        empty = tf.reduce_all(tf.equal(windows, ""), axis=1, keepdims=True)
+        windows = tf.where(empty & tf.equal(tf.range(width), 0)[None, :], ".", windows)
         ids = self.model(self.preprocessor(windows), training=False)["tags"]
         names = tf.gather(self._names, tf.reshape(ids, [batch, pieces * width]))[:, :time]
         return tf.where(tokens == "", "", names)
