@@ -156,17 +156,17 @@ def test_a_task_defined_outside_the_package_trains_exports_and_serves_from_the_c
 
 
 def test_train_help_lists_the_registered_tasks(capsys):
-    assert set(TASKS) >= {"sentiment", "translation", "summarization", "language_model", "tagging"}
+    assert set(TASKS) >= {"sentiment", "translation", "summarization", "language_model", "tagging", "forecasting"}
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     out = " ".join(capsys.readouterr().out.split())  # argparse wraps the help
-    for name in ("sentiment", "translation", "summarization", "language_model", "tagging"):
+    for name in ("sentiment", "translation", "summarization", "language_model", "tagging", "forecasting"):
         assert name in out and TASKS[name].description in out
 
 
 def test_registry_errors():
-    with pytest.raises(ValueError, match="Unknown task 'forecasting'; registered tasks: .*sentiment"):
-        get_task("forecasting")
+    with pytest.raises(ValueError, match="Unknown task 'speech'; registered tasks: .*sentiment"):
+        get_task("speech")
     with pytest.raises(ValueError, match="A task named 'sentiment' is registered already"):
         register(dataclasses.replace(TASKS["sentiment"], description="another"))
     with pytest.raises(ValueError, match="its config_class LongTextConfig configures 'long_text'"):
@@ -186,7 +186,8 @@ def _imports(path: pathlib.Path) -> set[str]:
 
 def test_no_task_module_imports_another_and_the_shared_code_imports_no_task():
     packages = {path.name: path for path in (PACKAGE / "tasks").iterdir() if (path / "__init__.py").exists()}
-    assert set(packages) == {"sentiment", "translation", "summarization", "language_model", "tagging"}
+    assert set(packages) == {"sentiment", "translation", "summarization", "language_model", "tagging",
+                             "forecasting"}
     for name, folder in packages.items():
         for path in folder.rglob("*.py"):
             others = {module for module in _imports(path) if module.startswith("keras_rnn.tasks.")

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import weakref
 from collections.abc import Callable, Sequence
 
 import keras
@@ -46,6 +47,18 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         metadata = json.dumps({"epoch": self._current_epoch, "batch": self._last_batch_seen})
         _save_weights_atomic(self.model, self._weights_path)
         write_text_atomic(self._training_metadata_path, metadata)
+
+
+_INFERENCE_FUNCTIONS: "weakref.WeakKeyDictionary[keras.Model, Callable]" = weakref.WeakKeyDictionary()
+
+
+def traced_inference(model: keras.Model) -> Callable:
+    """`model(inputs, training=False)` as one traced function per model (kept while the model lives), for
+    the figures a task decodes from a model. Not `predict` / `predict_on_batch`: under a multi-worker
+    strategy those gather across workers, and only the chief scores after training."""
+    if model not in _INFERENCE_FUNCTIONS:
+        _INFERENCE_FUNCTIONS[model] = tf.function(lambda inputs: model(inputs, training=False), reduce_retracing=True)
+    return _INFERENCE_FUNCTIONS[model]
 
 
 class DecodedMetrics(keras.callbacks.Callback):

@@ -6,6 +6,6 @@ No task imports another.
 """
 
 from keras_rnn.core.task import TASKS, Task, get_task, register
-from keras_rnn.tasks import language_model, sentiment, summarization, tagging, translation  # noqa: E402,F401  (each registers itself)
+from keras_rnn.tasks import forecasting, language_model, sentiment, summarization, tagging, translation  # noqa: E402,F401  (each registers itself)
 
 __all__ = ["TASKS", "Task", "get_task", "register"]

@@ -17,14 +17,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import weakref
 from collections.abc import Callable, Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_rnn.core.fit import learning_rate_schedule
+from keras_rnn.core.fit import learning_rate_schedule, traced_inference
 from keras_rnn.core.runs import RUN_FILES
 from keras_rnn.data.batching import pair_length_boundaries, shuffled_batches
 from keras_rnn.data.tagging import (
@@ -237,25 +236,12 @@ def build_compiled_tagger(config: TaggingConfig, data: PreparedTaggingData, step
     return compile_tagger(model, config, config.optimization.epochs * (steps_per_epoch or data.train_batches))
 
 
-_TAG_FUNCTIONS: "weakref.WeakKeyDictionary[keras.Model, Callable]" = weakref.WeakKeyDictionary()
-
-
-def _tag_function(model: keras.Model) -> Callable:
-    """The model's decoded tags as one traced function per model (kept while the model lives). Not
-    `predict_on_batch`: under a multi-worker strategy that gathers across workers, and only the chief
-    scores after training."""
-    if model not in _TAG_FUNCTIONS:
-        _TAG_FUNCTIONS[model] = tf.function(lambda features: model(features, training=False)["tags"],
-                                            reduce_retracing=True)
-    return _TAG_FUNCTIONS[model]
-
-
 def predict_tag_ids(model: keras.Model, batches: tf.data.Dataset) -> list[np.ndarray]:
     """Each sentence's predicted tag ids (padding cut off), in the batches' order."""
     rows = []
-    tag = _tag_function(model)
+    infer = traced_inference(model)
     for features, *_ in batches:
-        tags = tag(features).numpy()
+        tags = infer(features)["tags"].numpy()
         lengths = np.count_nonzero(features["word_ids"].numpy(), axis=1)
         rows.extend(tags[i, :n] for i, n in enumerate(lengths))
     return rows

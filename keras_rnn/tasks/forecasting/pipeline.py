@@ -1,0 +1,278 @@
+"""The forecasting task's pipeline: a CSV series → chronological train / validation / test parts →
+normalised windows (`prepare`), the compiled forecaster (`build`), validation MAE / RMSE / MASE in the
+series' units every epoch (`validation_scores`) and, after training, a report beside the baselines
+(`score`).
+
+Parts: the last `test_fraction` of the points is the test part, never read by training nor by any choice
+(epochs, hyper-parameters); validation is the `validation_fraction` just before it. A training window lies
+wholly in the training part; a validation window's targets lie in the validation part and its inputs may
+reach back into the end of the training part (what a forecaster standing at that time would have seen).
+Every input column (targets, then features) is normalised with the mean and standard deviation of the
+training part only; forecasts are turned back into the series' units before any figure is computed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_rnn.core.fit import learning_rate_schedule, traced_inference
+from keras_rnn.core.runs import RUN_FILES
+from keras_rnn.data.timeseries import (
+    ChronologicalSplit, Normalizer, Series, Windows, chronological_split, make_windows, read_series_csv,
+)
+from keras_rnn.files import write_text_atomic
+from keras_rnn.forecasting_metrics import forecast_report
+from keras_rnn.losses import PinballLoss
+from keras_rnn.models.forecast_baselines import baseline_forecasts
+from keras_rnn.models.forecaster import build_forecaster
+from keras_rnn.tasks.forecasting.config import ForecastingConfig, column_list, quantile_list
+
+FORECASTING_RUN_FILES = {**RUN_FILES, "normalizer": "normalizer.json"}
+# The seasonal period of the usual steps, in steps (MASE's scale and the seasonal-naive baseline).
+SEASONS = {np.timedelta64(1, "M"): 12, np.timedelta64(1, "D"): 7, np.timedelta64(1, "h"): 24}
+
+
+def season_of(series: Series, config: ForecastingConfig) -> int:
+    """The configuration's season, or the one of the series' step (12 monthly, 7 daily, 24 hourly, else 1),
+    at most the input window (the seasonal-naive forecast reads it from the window)."""
+    season = config.windows.season
+    if not season:
+        step = series.step
+        season = next((period for unit, period in SEASONS.items()
+                       if step is not None and step.dtype.str[-3:] == unit.dtype.str[-3:] and step == unit), 1)
+    if season > config.windows.input_length:
+        raise ValueError(f"season {season} is longer than input_length {config.windows.input_length}: the seasonal "
+                         "naive forecast reads one season back from the window. Use a longer --input-length or "
+                         "give --season.")
+    return season
+
+
+def read_series(config: ForecastingConfig) -> Series:
+    source = config.data
+    if not source.corpus:
+        raise ValueError("No series given: pass --corpus FILE.csv (a CSV with a header, a time column and one or "
+                         "more value columns).")
+    return read_series_csv(source.corpus, time_columns=column_list(source.time_columns),
+                           target_columns=column_list(source.target_columns),
+                           feature_columns=column_list(source.feature_columns), missing=source.missing)
+
+
+def input_matrix(series: Series) -> np.ndarray:
+    """`(T, targets + features)`: every input column, targets first."""
+    return series.values if series.features is None else np.concatenate([series.values, series.features], axis=1)
+
+
+def split_series(series: Series, config: ForecastingConfig) -> ChronologicalSplit:
+    """The chronological parts; each must hold one window (input_length + horizon points)."""
+    windows = config.windows
+    split = chronological_split(len(series), test_fraction=config.data.test_fraction,
+                                validation_fraction=config.data.validation_fraction)
+    needed = windows.input_length + windows.horizon
+    short = {name: length for name, length in split.lengths.items() if 0 < length < needed or name == "train"
+             and length < needed}
+    if short:
+        parts = ", ".join(f"{name} {length:,}" for name, length in short.items())
+        raise ValueError(f"{config.data.corpus}: {len(series):,} points; the part(s) {parts} hold fewer points than "
+                         f"one window of input_length {windows.input_length} + horizon {windows.horizon} = {needed}. "
+                         "Use a shorter --input-length or --horizon, or other --validation-fraction / "
+                         "--test-fraction.")
+    return split
+
+
+def part_windows(matrix: np.ndarray, targets: int, config: ForecastingConfig, part: slice, *,
+                 reach_back: bool) -> Windows:
+    """The windows whose targets lie in `part`; with `reach_back`, inputs may start before it."""
+    windows = config.windows
+    start = max(part.start - windows.input_length, 0) if reach_back else part.start
+    return make_windows(matrix, input_length=windows.input_length, horizon=windows.horizon, start=start,
+                        stop=part.stop, targets=list(range(targets)), stride=windows.stride if not reach_back else 1)
+
+
+@dataclasses.dataclass
+class PreparedForecastingData:
+    """Window batches for `fit`, the series, its parts, the normaliser, and the raw-unit validation windows."""
+
+    train: tf.data.Dataset
+    validation: tf.data.Dataset
+    train_batches: int
+    validation_batches: int
+    fresh_train: Callable[[], tf.data.Dataset]
+    series: Series
+    split: ChronologicalSplit
+    normalizer: Normalizer
+    season: int
+    quantiles: tuple[float, ...]
+    validation_windows: Windows  # in the series' units
+    train_windows: int
+    dropped: dict[str, int]
+
+    @property
+    def targets(self) -> int:
+        return len(self.series.target_columns)
+
+    @property
+    def train_values(self) -> np.ndarray:
+        """The training part of the target columns, in the series' units."""
+        return self.series.values[self.split.train]
+
+    def figures(self) -> dict:
+        return {"series": self.series.describe(), "points": len(self.series), "parts": self.split.lengths,
+                "train_windows": self.train_windows, "validation_windows": len(self.validation_windows),
+                "windows_dropped_for_missing_values": self.dropped, "season": self.season,
+                "targets": list(self.series.target_columns), "features": list(self.series.feature_columns)}
+
+
+def _dataset(windows: Windows, normalizer: Normalizer, targets: int) -> tf.data.Dataset:
+    """`({"inputs"}, targets)` pairs, normalised."""
+    inputs = normalizer.transform(windows.inputs).astype("float32")
+    scaled_targets = ((windows.targets - normalizer.mean[:targets]) / normalizer.std[:targets]).astype("float32")
+    return tf.data.Dataset.from_tensor_slices(({"inputs": inputs}, scaled_targets))
+
+
+def prepare_forecasting_data(config: ForecastingConfig, normalizer: Normalizer | None = None
+                             ) -> PreparedForecastingData:
+    """Reads the series, splits it, fits (or reuses) the normaliser on the training part, cuts the windows."""
+    series = read_series(config)
+    split = split_series(series, config)
+    matrix = input_matrix(series)
+    if normalizer is None:
+        normalizer = Normalizer.fit(matrix, rows=split.train,
+                                    names=list(series.target_columns) + list(series.feature_columns))
+    targets = len(series.target_columns)
+    train_windows = part_windows(matrix, targets, config, split.train, reach_back=False)
+    validation_windows = part_windows(matrix, targets, config, split.validation, reach_back=True)
+    for name, windows in (("training", train_windows), ("validation", validation_windows)):
+        if not len(windows):
+            raise ValueError(f"The {name} part of {config.data.corpus!r} yields no window of input_length "
+                             f"{config.windows.input_length} + horizon {config.windows.horizon} without a missing "
+                             f"value ({windows.dropped:,} dropped). Shorten the window, or fill missing values "
+                             "with --missing interpolate.")
+    batch = config.optimization.batch_size
+    train = _dataset(train_windows, normalizer, targets).cache()
+    seed = config.optimization.seed
+
+    def fresh_train() -> tf.data.Dataset:
+        return (train.shuffle(len(train_windows), seed=seed, reshuffle_each_iteration=True).batch(batch)
+                .prefetch(tf.data.AUTOTUNE))
+
+    return PreparedForecastingData(
+        train=fresh_train(), validation=_dataset(validation_windows, normalizer, targets).batch(batch).cache(),
+        train_batches=-(-len(train_windows) // batch), validation_batches=-(-len(validation_windows) // batch),
+        fresh_train=fresh_train, series=series, split=split, normalizer=normalizer, season=season_of(series, config),
+        quantiles=quantile_list(config.network.quantiles), validation_windows=validation_windows,
+        train_windows=len(train_windows),
+        dropped={"train": train_windows.dropped, "validation": validation_windows.dropped},
+    )
+
+
+def prepare_forecasting_run_data(config: ForecastingConfig, run_dir: str) -> PreparedForecastingData:
+    """`prepare_forecasting_data` for a run folder: its saved normaliser is reused, else fitted and saved."""
+    path = os.path.join(run_dir, FORECASTING_RUN_FILES["normalizer"])
+    normalizer = None
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            normalizer = Normalizer.from_dict(json.load(f))
+    data = prepare_forecasting_data(config, normalizer)
+    if normalizer is None:
+        write_text_atomic(path, json.dumps(data.normalizer.to_dict()) + "\n")
+    return data
+
+
+def forecaster_loss(quantiles: tuple[float, ...]) -> keras.losses.Loss:
+    """The pinball loss of the quantiles, or the mean squared error of point forecasts."""
+    return PinballLoss(list(quantiles)) if quantiles else keras.losses.MeanSquaredError()
+
+
+def build_compiled_forecaster(config: ForecastingConfig, data: PreparedForecastingData,
+                              steps_per_epoch: int | None = None) -> keras.Model:
+    network, windows, optimization = config.network, config.windows, config.optimization
+    model = build_forecaster(
+        windows.input_length, data.validation_windows.inputs.shape[-1], windows.horizon, data.targets,
+        cell=network.cell, units=network.units, num_layers=network.num_layers, bidirectional=network.bidirectional,
+        dropout=network.dropout, decoder=network.decoder, quantiles=data.quantiles or None,
+    )
+    total = optimization.epochs * (steps_per_epoch or data.train_batches)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate_schedule(optimization.learning_rate,
+                                                                         optimization.lr_schedule, total),
+                                                  clipnorm=optimization.clipnorm),
+                  loss=forecaster_loss(data.quantiles))
+    return model
+
+
+def forecast_windows(model: keras.Model, windows: Windows, normalizer: Normalizer, targets: int,
+                     quantiles: tuple[float, ...], batch_size: int = 256) -> np.ndarray:
+    """Forecasts of `windows` in the series' units: `(N, H, T)`, or `(N, H, T, Q)` with the quantiles sorted."""
+    infer = traced_inference(model)
+    inputs = normalizer.transform(windows.inputs).astype("float32")
+    outputs = np.concatenate([infer({"inputs": tf.constant(inputs[i:i + batch_size])}).numpy()
+                              for i in range(0, len(inputs), batch_size)])
+    mean, std = normalizer.mean[:targets], normalizer.std[:targets]
+    if quantiles:
+        return np.sort(outputs, axis=-1) * std[:, None] + mean[:, None]
+    return outputs * std + mean
+
+
+def _point(forecasts: np.ndarray, quantiles: tuple[float, ...]) -> np.ndarray:
+    return forecasts[..., quantiles.index(0.5)] if quantiles else forecasts
+
+
+def validation_scores(model: keras.Model, config: ForecastingConfig, data: PreparedForecastingData,
+                      limit: int | None = None) -> dict:
+    """`val_mae`, `val_rmse`, `val_mase` of the (median) forecasts, in the series' units."""
+    windows = data.validation_windows
+    forecasts = forecast_windows(model, windows, data.normalizer, data.targets, data.quantiles)
+    report = forecast_report(windows.targets[:limit], {"rnn": forecasts[:limit]}, data.train_values, data.season,
+                             quantiles=data.quantiles or None)
+    figures = report["models"]["rnn"]
+    return {"val_mae": figures["mae"], "val_rmse": figures["rmse"], "val_mase": figures["mase"]}
+
+
+def score_forecaster(model: keras.Model, config: ForecastingConfig, data: PreparedForecastingData
+                     ) -> tuple[dict, dict]:
+    """The best epoch's validation report beside the baselines (persistence, seasonal naive, mean, linear
+    autoregression, fitted on the training part), with interval coverage for quantile forecasts."""
+    windows = data.validation_windows
+    forecasts = forecast_windows(model, windows, data.normalizer, data.targets, data.quantiles)
+    predictions = {"rnn": forecasts, **baseline_forecasts(
+        input_matrix(data.series)[data.split.train], windows.inputs, config.windows.horizon,
+        targets=list(range(data.targets)), season=data.season)}
+    report = forecast_report(windows.targets, predictions, data.train_values, data.season,
+                             quantiles=data.quantiles or None)
+    rnn = report["models"]["rnn"]
+    figures = {"val_mae": rnn["mae"], "val_rmse": rnn["rmse"], "val_mase": rnn["mase"], "val_report": report}
+    return figures, {"validation_forecasts": _point(forecasts, data.quantiles)}
+
+
+@dataclasses.dataclass
+class ForecastingResult:
+    model: keras.Model
+    normalizer: Normalizer
+    config: ForecastingConfig
+    metrics: dict
+    run_dir: str
+    targets: list[str]
+    features: list[str]
+
+
+def make_result(model, config, data: PreparedForecastingData, metrics, run_dir, outputs) -> ForecastingResult:
+    return ForecastingResult(model, data.normalizer, config, metrics, run_dir, list(data.series.target_columns),
+                             list(data.series.feature_columns))
+
+
+def load_finished_forecaster(config: ForecastingConfig, run_dir: str) -> ForecastingResult:
+    paths = {key: os.path.join(run_dir, name) for key, name in FORECASTING_RUN_FILES.items()}
+    with open(paths["metrics"], encoding="utf-8") as f:
+        metrics = json.load(f)
+    with open(paths["normalizer"], encoding="utf-8") as f:
+        normalizer = Normalizer.from_dict(json.load(f))
+    model = keras.saving.load_model(paths["model"], compile=False)
+    names = list(normalizer.names or [])
+    targets = len(metrics.get("targets", [])) or model.output_shape[2]
+    return ForecastingResult(model, normalizer, config, metrics, run_dir, names[:targets], names[targets:])

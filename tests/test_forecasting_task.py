@@ -1,0 +1,171 @@
+"""The forecasting task end to end on a generated daily series: chronological parts (the test part never
+read by training), figures in the series' units beside the baselines, the export (TensorFlow alone, bad
+windows refused), and the `train forecasting` / `evaluate` / `forecast` / `predict` commands."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+
+import numpy as np
+import pytest
+
+from conftest import run_with_tensorflow_alone
+from keras_rnn.cli import main
+
+TINY = {"input_length": 14, "horizon": 3, "units": 8, "epochs": 3, "patience": 3, "batch_size": 32,
+        "learning_rate": 0.01}
+
+
+def write_series(path, days: int = 500, seed: int = 0, *, test_scale: float = 1.0, feature: bool = False) -> str:
+    """A daily series: a weekly cycle plus noise, around 20; the last 20% multiplied by `test_scale`."""
+    rng = np.random.default_rng(seed)
+    dates = np.arange(np.datetime64("2001-01-01"), np.datetime64("2001-01-01") + days)
+    values = 20 + 5 * np.sin(2 * np.pi * np.arange(days) / 7) + rng.normal(0, 0.5, days)
+    values[int(days * 0.8):] *= test_scale
+    lines = ["date,temp" + (",wind" if feature else "")]
+    for i, (date, value) in enumerate(zip(dates, values)):
+        lines.append(f"{date},{value:.4f}" + (f",{(i % 5) / 5:.2f}" if feature else ""))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def run_cli(argv) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(argv)
+    return status, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from keras_rnn.tasks.forecasting import FORECASTING, ForecastingConfig, train_forecaster
+
+    root = tmp_path_factory.mktemp("forecast")
+    corpus = write_series(root / "series.csv")
+    config = ForecastingConfig(corpus=corpus, **TINY)
+    result = train_forecaster(config, str(root / "run"), verbose=0)
+    export = FORECASTING.export(str(root / "export"), result)
+    return {"result": result, "config": config, "export": export, "run_dir": str(root / "run"), "corpus": corpus,
+            "root": root}
+
+
+def test_parts_windows_and_figures_in_the_series_units(trained):
+    metrics = trained["result"].metrics
+    assert metrics["parts"] == {"train": 350, "validation": 50, "test": 100}
+    # Training windows lie in the training part; validation windows' targets fill the validation part.
+    assert metrics["train_windows"] == 350 - 14 - 3 + 1 and metrics["validation_windows"] == 50 - 3 + 1
+    assert metrics["season"] == 7  # daily data
+    report = metrics["val_report"]
+    assert {"rnn", "persistence", "seasonal_naive(7)", "mean"} <= set(report["models"])
+    assert metrics["val_mae"] == pytest.approx(report["models"]["rnn"]["mae"])
+    # In the series' units: the noise is 0.5, the weekly swing 10; a normalised MAE would be far below 1.
+    assert 0.3 < report["models"]["seasonal_naive(7)"]["mae"] < 1.0
+    with open(os.path.join(trained["run_dir"], "history.csv"), newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 3 and all(float(row["val_mae"]) > 0 for row in rows)
+    best = min(float(row["val_mae"]) for row in rows)
+    assert metrics["val_mae"] == pytest.approx(best, rel=1e-6)  # the best epoch by validation MAE
+
+
+def test_the_test_part_changes_nothing_in_training(trained, tmp_path):
+    from keras_rnn.tasks.forecasting import ForecastingConfig, train_forecaster
+
+    corpus = write_series(tmp_path / "series.csv", test_scale=3.0)  # same series, test part changed
+    result = train_forecaster(ForecastingConfig(corpus=corpus, **TINY), str(tmp_path / "run"), verbose=0)
+    assert result.metrics["val_mae"] == pytest.approx(trained["result"].metrics["val_mae"], rel=1e-6)
+    np.testing.assert_allclose(result.normalizer.mean, trained["result"].normalizer.mean)
+    for a, b in zip(result.model.get_weights(), trained["result"].model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_the_export_forecasts_with_tensorflow_alone_and_refuses_bad_windows(trained):
+    script = f"""
+import json
+import numpy as np
+import tensorflow as tf
+serve = tf.saved_model.load({trained["export"]!r}).signatures["serving_default"]
+window = (20 + 5 * np.sin(2 * np.pi * np.arange(14) / 7)).astype("float32").reshape(1, 14, 1)
+out = serve(inputs=tf.constant(np.concatenate([window, window + 1])))
+result = {{"forecast": out["forecast"].numpy().tolist(), "quantiles": out["quantiles"].numpy().tolist()}}
+errors = {{}}
+for name, bad in (("nan", np.where(np.arange(14)[None, :, None] == 3, np.nan, window)),
+                  ("short", window[:, :10]), ("wide", np.concatenate([window, window], axis=2))):
+    try:
+        serve(inputs=tf.constant(bad.astype("float32")))
+        errors[name] = None
+    except tf.errors.InvalidArgumentError as error:
+        errors[name] = error.message
+result["errors"] = errors
+print(json.dumps(result))
+"""
+    result = run_with_tensorflow_alone(script)
+    forecast, quantiles = np.array(result["forecast"]), np.array(result["quantiles"])
+    assert forecast.shape == (2, 3, 1) and quantiles.shape == (2, 3, 1, 3)
+    assert np.all(np.diff(quantiles, axis=-1) >= 0)  # sorted
+    np.testing.assert_allclose(forecast, quantiles[..., 1], rtol=1e-6)  # the median is the forecast
+    assert np.all((forecast > 10) & (forecast < 30))  # the series' units
+    assert "NaN or infinity" in result["errors"]["nan"]
+    assert "inputs must be (batch, 14, 1)" in result["errors"]["short"]
+    assert "inputs must be (batch, 14, 1)" in result["errors"]["wide"]
+
+
+def test_predictor_matches_the_training_run_on_validation_windows(trained):
+    from keras_rnn.data.timeseries import make_windows
+    from keras_rnn.tasks.forecasting import ForecastPredictor
+    from keras_rnn.tasks.forecasting.pipeline import forecast_windows
+
+    result = trained["result"]
+    series = np.loadtxt(trained["corpus"], delimiter=",", skiprows=1, usecols=1, dtype=np.float32)[:, None]
+    windows = make_windows(series, input_length=14, horizon=3, start=350 - 14, stop=400)
+    exported = ForecastPredictor(trained["export"]).forecast(windows.inputs)
+    direct = forecast_windows(result.model, windows, result.normalizer, 1, (0.1, 0.5, 0.9))
+    np.testing.assert_allclose(exported["quantiles"], direct, rtol=1e-4, atol=1e-4)
+
+
+def test_cli_train_evaluate_forecast_and_predict(tmp_path):
+    corpus = write_series(tmp_path / "series.csv", feature=True)
+    export = str(tmp_path / "export")
+    flags = [f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()]
+    status, out, err = run_cli(["train", "forecasting", "--corpus", corpus, "--target-columns", "temp",
+                                "--feature-columns", "wind", "--quantiles", "", "--output", export,
+                                "--run-dir", str(tmp_path / "run"), "--verbose", "0", *flags])
+    assert status == 0, err
+    manifest = json.loads(open(os.path.join(export, "keras_rnn.json")).read())
+    assert manifest["input_columns"] == ["temp", "wind"] and manifest["quantiles"] == []
+    for split in ("validation", "test"):
+        status, out, err = run_cli(["evaluate", export, "--split", split])
+        assert status == 0, err
+        report = json.loads(out)
+        assert report["split"] == split and "* best MASE" in err and "persistence" in err
+    assert json.loads(run_cli(["evaluate", export])[1])["windows"] == 48
+    assert json.loads(run_cli(["evaluate", export, "--split", "test"])[1])["windows"] == 98
+    status, out, err = run_cli(["forecast", export, corpus])
+    assert status == 0, err
+    lines = out.strip().splitlines()
+    assert lines[0] == "time,temp" and [line.split(",")[0] for line in lines[1:]] == [
+        "2002-05-16", "2002-05-17", "2002-05-18"]  # the 3 days after the file's last one (2002-05-15)
+    status, out, _ = run_cli(["predict", export, corpus, "--json"])
+    assert status == 0 and len(json.loads(out)["forecast"]) == 3
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--target-columns", "rain"], "rain"),
+    (["--input-length", "400"], "fewer points than one window of input_length 400 + horizon 1 = 401"),
+    (["--validation-split", "random"], "always the stretch before the test part"),
+    (["--quantiles", "0.1,0.9"], "0.5 among them"),
+])
+def test_cli_bad_settings_exit_2_naming_the_value(tmp_path, flags, message):
+    corpus = write_series(tmp_path / "series.csv", days=300)
+    status, _, err = run_cli(["train", "forecasting", "--corpus", corpus, "--output", str(tmp_path / "out"),
+                              "--epochs", "1", *flags])
+    assert status == 2 and message in err
+    assert not os.path.exists(tmp_path / "out")
+
+
+def test_evaluate_refuses_another_split(trained):
+    status, _, err = run_cli(["evaluate", trained["export"], "--split", "train"])
+    assert status == 2 and "'validation' or 'test'" in err
