@@ -1,0 +1,111 @@
+"""Forecasting benchmark: for each series beside the repo and each horizon, trains the forecasting task's
+default RNN (validation carved chronologically before the held-out end), then scores the held-out last
+20% of the series, never used for any choice, beside the baselines fitted on the training part; prints
+one JSON line.
+
+    python benchmarks/forecasting.py                              # ../shared/data/time_series, every series
+    python benchmarks/forecasting.py --series temperatures,airline --epochs 10
+
+Figures: MASE (scaled by the in-sample seasonal-naive error of the training part, season as listed
+below), MAE and RMSE in the series' units, the RNN's MASE against the best baseline's (the target is at
+least 20% below it), and the 80% interval's coverage of the held-out points (target 75–85%).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+DATA = os.environ.get("KERAS_RNN_DATA", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
+# name → file, configuration values, horizons. Seasons: the year for monthly series (12), none for the
+# daily temperatures (1: their cycle is the year, longer than any window here), the day for hourly PM2.5.
+SERIES = {
+    "temperatures": ("daily-min-temperatures.csv", {"input_length": 60, "season": 1}, (1, 7)),
+    "sunspots": ("monthly-sunspots.csv", {"input_length": 48, "season": 12}, (1, 12)),
+    "pm25": ("pollution.csv", {"input_length": 72, "season": 24, "time_columns": "year,month,day,hour",
+                               "target_columns": "pm2.5", "feature_columns": "DEWP,TEMP,PRES,Iws,Is,Ir",
+                               "missing": "drop", "stride": 2}, (1, 24)),
+    "airline": ("airline-passengers.csv", {"input_length": 24, "season": 12, "batch_size": 16}, (1, 12)),
+}
+
+
+def score_test_part(export: str, config) -> dict:
+    """The export's forecasts of the held-out part beside the baselines (as `keras-rnn evaluate --split test`)."""
+    from keras_rnn.forecasting_metrics import forecast_report
+    from keras_rnn.models.forecast_baselines import baseline_forecasts
+    from keras_rnn.tasks.forecasting import ForecastPredictor
+    from keras_rnn.tasks.forecasting.pipeline import input_matrix, part_windows, read_series, season_of, split_series
+
+    series = read_series(config)
+    split = split_series(series, config)
+    matrix, targets = input_matrix(series), len(series.target_columns)
+    windows = part_windows(matrix, targets, config, split.test, reach_back=True)
+    outputs = ForecastPredictor(export).forecast(windows.inputs)
+    season = season_of(series, config)
+    predictions = {"rnn": outputs.get("quantiles", outputs["forecast"]), **baseline_forecasts(
+        matrix[split.train], windows.inputs, config.windows.horizon, targets=list(range(targets)), season=season)}
+    quantiles = [float(q) for q in config.network.quantiles.split(",")] if config.network.quantiles else None
+    return forecast_report(windows.targets, predictions, series.values[split.train], season, quantiles=quantiles)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=os.path.join(DATA, "time_series"), help="folder of the CSV series")
+    parser.add_argument("--series", default=",".join(SERIES), help=f"any of {', '.join(SERIES)}")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs (default: the task's, 30)")
+    parser.add_argument("--run-dir", help="keep the runs here; rerun to resume (default: a temporary folder)")
+    parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--verbose", type=int, default=0)
+    args = parser.parse_args()
+
+    from keras_rnn.core.runs import is_finished_run
+    from keras_rnn.tasks.forecasting import FORECASTING, ForecastingConfig, train_forecaster
+
+    root = args.run_dir or tempfile.mkdtemp(prefix="forecasting_benchmark_")
+    figures: dict = {"data": os.path.abspath(args.data), "cpu_cores": os.cpu_count(), "series": {}}
+    for name in [n.strip() for n in args.series.split(",") if n.strip()]:
+        if name not in SERIES:
+            parser.error(f"unknown series {name!r}; accepted: {', '.join(SERIES)}")
+        file, values, horizons = SERIES[name]
+        for horizon in horizons:
+            options = {**values, "horizon": horizon, **({"epochs": args.epochs} if args.epochs else {})}
+            config = ForecastingConfig(corpus=os.path.join(args.data, file), **options)
+            run_dir = os.path.join(root, f"{name}_h{horizon}")
+            started = time.perf_counter()
+            result = (FORECASTING.load_finished(config, run_dir) if is_finished_run(run_dir)
+                      else train_forecaster(config, run_dir, verbose=args.verbose))
+            export = FORECASTING.export(os.path.join(root, f"{name}_h{horizon}_export"), result, overwrite=True)
+            report = score_test_part(export, config)
+            models = report["models"]
+            baselines = {k: v["mase"] for k, v in models.items() if k != "rnn"}
+            best = min(baselines, key=baselines.get)
+            coverage = (models["rnn"]["coverage"] or {}).get("0.1-0.9", {}).get("coverage")
+            entry = {
+                "horizon": horizon, "test_windows": report["windows"], "season": report["season"],
+                "rnn_test_mase": round(models["rnn"]["mase"], 4), "rnn_test_mae": round(models["rnn"]["mae"], 4),
+                "best_baseline": best, "best_baseline_test_mase": round(baselines[best], 4),
+                "mase_vs_best_baseline": round(models["rnn"]["mase"] / baselines[best] - 1, 4),
+                "baselines_test_mase": {k: round(v, 4) for k, v in baselines.items()},
+                "coverage_80": None if coverage is None else round(coverage, 4),
+                "val_mase": round(result.metrics["val_mase"], 4), "epochs_run": result.metrics["epochs_this_call"],
+                "fit_time_s": result.metrics["fit_time_s"], "wall_s": round(time.perf_counter() - started, 1),
+            }
+            figures["series"][f"{name}_h{horizon}"] = entry
+            print(json.dumps({f"{name}_h{horizon}": entry}), flush=True)
+    line = json.dumps(figures)
+    print(line)
+    if args.json:
+        from keras_rnn.files import write_text_atomic
+
+        write_text_atomic(args.json, line + "\n")
+
+
+if __name__ == "__main__":
+    main()
