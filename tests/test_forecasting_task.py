@@ -154,7 +154,8 @@ def test_cli_train_evaluate_forecast_and_predict(tmp_path):
 
 @pytest.mark.parametrize("flags, message", [
     (["--target-columns", "rain"], "rain"),
-    (["--input-length", "400"], "fewer points than one window of input_length 400 + horizon 1 = 401"),
+    (["--input-length", "400"], "train 210 (needs 401)"),
+    (["--validation-fraction", "0.001"], "The validation part would hold 0 points"),
     (["--validation-split", "random"], "always the stretch before the test part"),
     (["--quantiles", "0.1,0.9"], "0.5 among them"),
 ])

@@ -70,19 +70,20 @@ def input_matrix(series: Series) -> np.ndarray:
 
 
 def split_series(series: Series, config: ForecastingConfig) -> ChronologicalSplit:
-    """The chronological parts; each must hold one window (input_length + horizon points)."""
+    """The chronological parts: training must hold one whole window (input_length + horizon points); the
+    validation and test parts at least one horizon (their windows' inputs reach back into the part before)."""
     windows = config.windows
     split = chronological_split(len(series), test_fraction=config.data.test_fraction,
                                 validation_fraction=config.data.validation_fraction)
-    needed = windows.input_length + windows.horizon
-    short = {name: length for name, length in split.lengths.items() if 0 < length < needed or name == "train"
-             and length < needed}
+    needed = {"train": windows.input_length + windows.horizon, "validation": windows.horizon, "test": windows.horizon}
+    short = {name: length for name, length in split.lengths.items()
+             if length < needed[name] and (length or name == "train" or name == "validation")}
     if short:
-        parts = ", ".join(f"{name} {length:,}" for name, length in short.items())
-        raise ValueError(f"{config.data.corpus}: {len(series):,} points; the part(s) {parts} hold fewer points than "
-                         f"one window of input_length {windows.input_length} + horizon {windows.horizon} = {needed}. "
-                         "Use a shorter --input-length or --horizon, or other --validation-fraction / "
-                         "--test-fraction.")
+        parts = ", ".join(f"{name} {length:,} (needs {needed[name]:,})" for name, length in short.items())
+        raise ValueError(f"{config.data.corpus}: {len(series):,} points split into parts too short: {parts}; "
+                         f"training needs one window of input_length {windows.input_length} + horizon "
+                         f"{windows.horizon} points, validation and test one horizon. Use a shorter --input-length "
+                         "or --horizon, or other --validation-fraction / --test-fraction.")
     return split
 
 
