@@ -122,7 +122,7 @@ def test_predictor_matches_the_training_run_on_validation_windows(trained):
     series = np.loadtxt(trained["corpus"], delimiter=",", skiprows=1, usecols=1, dtype=np.float32)[:, None]
     windows = make_windows(series, input_length=14, horizon=3, start=350 - 14, stop=400)
     exported = ForecastPredictor(trained["export"]).forecast(windows.inputs)
-    direct = forecast_windows(result.model, windows, result.normalizer, 1, (0.1, 0.5, 0.9))
+    direct = forecast_windows(result.model, windows, result.normalizer, 1, (0.1, 0.5, 0.9), residual=True)
     np.testing.assert_allclose(exported["quantiles"], direct, rtol=1e-4, atol=1e-4)
 
 
@@ -170,3 +170,25 @@ def test_cli_bad_settings_exit_2_naming_the_value(tmp_path, flags, message):
 def test_evaluate_refuses_another_split(trained):
     status, _, err = run_cli(["evaluate", trained["export"], "--split", "train"])
     assert status == 2 and "'validation' or 'test'" in err
+
+
+
+def test_residual_forecasts_follow_a_trend_past_the_training_range(tmp_path):
+    """A rising line: the test part lies above every training value. Forecasting the change from the last
+    value follows it; forecasting the standardised value would have to extrapolate, and does not."""
+    days = 400
+    dates = np.arange(np.datetime64("2001-01-01"), np.datetime64("2001-01-01") + days)
+    values = np.arange(days) * 0.5 + np.random.default_rng(1).normal(0, 0.2, days)
+    corpus = tmp_path / "trend.csv"
+    corpus.write_text("date,level\n" + "".join(f"{d},{v:.4f}\n" for d, v in zip(dates, values)), encoding="utf-8")
+    errors = {}
+    for residual in (True, False):
+        export = str(tmp_path / f"export_{residual}")
+        status, _, err = run_cli(["train", "forecasting", "--corpus", str(corpus), "--output", export,
+                                  "--run-dir", str(tmp_path / f"run_{residual}"), "--residual" if residual else "--no-residual",
+                                  "--verbose", "0", *[f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()]])
+        assert status == 0, err
+        status, out, err = run_cli(["evaluate", export, "--split", "test"])
+        assert status == 0, err
+        errors[residual] = json.loads(out)["models"]["rnn"]["mae"]
+    assert errors[True] < 2.0 < 10 * errors[True] < errors[False]  # the line rises 0.5 a day

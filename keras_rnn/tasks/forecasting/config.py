@@ -81,12 +81,15 @@ class ForecastingData(DataConfig):
 class ForecastingWindows:
     """What one example is: `input_length` past steps in, the next `horizon` steps out; windows start every
     `stride` steps. `season` is the seasonal-naive baseline's period and MASE's scale (0: from the series'
-    step: 12 for monthly, 7 for daily, 24 for hourly data, else 1)."""
+    step: 12 for monthly, 7 for daily, 24 for hourly data, else 1). With `residual` the network forecasts
+    each step's change from the window's last value (in training-part standard deviations) rather than
+    the value: a level or trend outside the training range then needs no extrapolation by the network."""
 
     input_length: int = 48
     horizon: int = 1
     stride: int = 1
     season: int = 0
+    residual: bool = True
 
     def __post_init__(self):
         for name in ("input_length", "horizon", "stride"):

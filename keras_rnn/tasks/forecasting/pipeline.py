@@ -130,10 +130,19 @@ class PreparedForecastingData:
                 "targets": list(self.series.target_columns), "features": list(self.series.feature_columns)}
 
 
-def _dataset(windows: Windows, normalizer: Normalizer, targets: int) -> tf.data.Dataset:
-    """`({"inputs"}, targets)` pairs, normalised."""
+def target_base(windows: Windows, normalizer: Normalizer, targets: int, residual: bool) -> np.ndarray:
+    """What the network's (standardised) targets are measured from, `(N, 1, T)` in the series' units: each
+    window's last value of every target (`residual`), or the training mean."""
+    if residual:
+        return windows.inputs[:, -1:, :targets].astype(np.float64)
+    return np.broadcast_to(normalizer.mean[:targets], (len(windows.inputs), 1, targets))
+
+
+def _dataset(windows: Windows, normalizer: Normalizer, targets: int, residual: bool) -> tf.data.Dataset:
+    """`({"inputs"}, targets)` pairs: inputs normalised, targets as (value - base) / std."""
     inputs = normalizer.transform(windows.inputs).astype("float32")
-    scaled_targets = ((windows.targets - normalizer.mean[:targets]) / normalizer.std[:targets]).astype("float32")
+    base = target_base(windows, normalizer, targets, residual)
+    scaled_targets = ((windows.targets - base) / normalizer.std[:targets]).astype("float32")
     return tf.data.Dataset.from_tensor_slices(({"inputs": inputs}, scaled_targets))
 
 
@@ -156,7 +165,8 @@ def prepare_forecasting_data(config: ForecastingConfig, normalizer: Normalizer |
                              f"value ({windows.dropped:,} dropped). Shorten the window, or fill missing values "
                              "with --missing interpolate.")
     batch = config.optimization.batch_size
-    train = _dataset(train_windows, normalizer, targets).cache()
+    residual = config.windows.residual
+    train = _dataset(train_windows, normalizer, targets, residual).cache()
     seed = config.optimization.seed
 
     def fresh_train() -> tf.data.Dataset:
@@ -164,7 +174,7 @@ def prepare_forecasting_data(config: ForecastingConfig, normalizer: Normalizer |
                 .prefetch(tf.data.AUTOTUNE))
 
     return PreparedForecastingData(
-        train=fresh_train(), validation=_dataset(validation_windows, normalizer, targets).batch(batch).cache(),
+        train=fresh_train(), validation=_dataset(validation_windows, normalizer, targets, residual).batch(batch).cache(),
         train_batches=-(-len(train_windows) // batch), validation_batches=-(-len(validation_windows) // batch),
         fresh_train=fresh_train, series=series, split=split, normalizer=normalizer, season=season_of(series, config),
         quantiles=quantile_list(config.network.quantiles), validation_windows=validation_windows,
@@ -208,16 +218,16 @@ def build_compiled_forecaster(config: ForecastingConfig, data: PreparedForecasti
 
 
 def forecast_windows(model: keras.Model, windows: Windows, normalizer: Normalizer, targets: int,
-                     quantiles: tuple[float, ...], batch_size: int = 256) -> np.ndarray:
+                     quantiles: tuple[float, ...], residual: bool, batch_size: int = 256) -> np.ndarray:
     """Forecasts of `windows` in the series' units: `(N, H, T)`, or `(N, H, T, Q)` with the quantiles sorted."""
     infer = traced_inference(model)
     inputs = normalizer.transform(windows.inputs).astype("float32")
     outputs = np.concatenate([infer({"inputs": tf.constant(inputs[i:i + batch_size])}).numpy()
                               for i in range(0, len(inputs), batch_size)])
-    mean, std = normalizer.mean[:targets], normalizer.std[:targets]
+    base, std = target_base(windows, normalizer, targets, residual), normalizer.std[:targets]
     if quantiles:
-        return np.sort(outputs, axis=-1) * std[:, None] + mean[:, None]
-    return outputs * std + mean
+        return np.sort(outputs, axis=-1) * std[:, None] + base[..., None]
+    return outputs * std + base
 
 
 def _point(forecasts: np.ndarray, quantiles: tuple[float, ...]) -> np.ndarray:
@@ -228,7 +238,8 @@ def validation_scores(model: keras.Model, config: ForecastingConfig, data: Prepa
                       limit: int | None = None) -> dict:
     """`val_mae`, `val_rmse`, `val_mase` of the (median) forecasts, in the series' units."""
     windows = data.validation_windows
-    forecasts = forecast_windows(model, windows, data.normalizer, data.targets, data.quantiles)
+    forecasts = forecast_windows(model, windows, data.normalizer, data.targets, data.quantiles,
+                                 config.windows.residual)
     report = forecast_report(windows.targets[:limit], {"rnn": forecasts[:limit]}, data.train_values, data.season,
                              quantiles=data.quantiles or None)
     figures = report["models"]["rnn"]
@@ -240,7 +251,8 @@ def score_forecaster(model: keras.Model, config: ForecastingConfig, data: Prepar
     """The best epoch's validation report beside the baselines (persistence, seasonal naive, mean, linear
     autoregression, fitted on the training part), with interval coverage for quantile forecasts."""
     windows = data.validation_windows
-    forecasts = forecast_windows(model, windows, data.normalizer, data.targets, data.quantiles)
+    forecasts = forecast_windows(model, windows, data.normalizer, data.targets, data.quantiles,
+                                 config.windows.residual)
     predictions = {"rnn": forecasts, **baseline_forecasts(
         input_matrix(data.series)[data.split.train], windows.inputs, config.windows.horizon,
         targets=list(range(data.targets)), season=data.season)}

@@ -33,10 +33,11 @@ class ForecasterServer(keras.layers.Layer):
     """
 
     def __init__(self, model: keras.Model, normalizer: Normalizer, input_length: int, targets: int,
-                 quantiles: tuple[float, ...] = (), **kwargs):
+                 quantiles: tuple[float, ...] = (), residual: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.model = model
         self.input_length, self.targets, self.quantiles = int(input_length), int(targets), tuple(quantiles)
+        self.residual = bool(residual)
         self.channels = int(normalizer.mean.size)
         self._mean = tf.constant(normalizer.mean, tf.float32)
         self._std = tf.constant(normalizer.std, tf.float32)
@@ -53,10 +54,12 @@ class ForecasterServer(keras.layers.Layer):
         ]
         with tf.control_dependencies(checks):
             outputs = self.model({"inputs": (inputs - self._mean) / self._std}, training=False)
-        mean, std = self._mean[: self.targets], self._std[: self.targets]
+        # The network forecasts from the window's last values (residual) or from the training mean.
+        base = inputs[:, -1:, : self.targets] if self.residual else self._mean[: self.targets][None, None, :]
+        std = self._std[: self.targets]
         if not self.quantiles:
-            return {"forecast": outputs * std + mean}
-        quantiles = tf.sort(outputs, axis=-1) * std[:, None] + mean[:, None]
+            return {"forecast": outputs * std + base}
+        quantiles = tf.sort(outputs, axis=-1) * std[:, None] + base[..., None]
         return {"forecast": quantiles[..., self.quantiles.index(0.5)], "quantiles": quantiles}
 
 
@@ -70,7 +73,7 @@ def export_forecaster(path: str, model: keras.Model, normalizer: Normalizer, con
     """
     quantiles = quantile_list(config.network.quantiles)
     length = config.windows.input_length
-    server = ForecasterServer(model, normalizer, length, len(targets), quantiles)
+    server = ForecasterServer(model, normalizer, length, len(targets), quantiles, config.windows.residual)
     server(tf.zeros([1, length, normalizer.mean.size]))  # builds the layer: ExportArchive tracks built layers
     archive = keras.export.ExportArchive()
     archive.track(server)
