@@ -248,6 +248,25 @@ def test_random_tagging_search_on_validation_entity_f1(tmp_path):
     assert {"val_precision", "val_recall", "val_loss"} <= set(result.best_metrics)
 
 
+def test_random_forecasting_search_on_validation_mae(tmp_path):
+    from keras_rnn.tasks.forecasting import ForecastingConfig
+
+    days = 300
+    dates = np.arange(np.datetime64("2001-01-01"), np.datetime64("2001-01-01") + days)
+    values = 20 + 5 * np.sin(2 * np.pi * np.arange(days) / 7) + np.random.default_rng(0).normal(0, 0.5, days)
+    corpus = tmp_path / "series.csv"
+    corpus.write_text("date,temp\n" + "".join(f"{d},{v:.3f}\n" for d, v in zip(dates, values)), encoding="utf-8")
+    config = ForecastingConfig(corpus=str(corpus), input_length=14, horizon=3, epochs=2, batch_size=32)
+    result = run_search(config, str(tmp_path / "run"), tuner="random", max_trials=2, space={
+        "units": "8,16", "cell": "gru", "num_layers": "1", "input_length": "14", "decoder": "direct,seq2seq",
+        "dropout": "0", "learning_rate": "0.01"}, verbose=0)
+    assert [row["status"] for row in result.trials] == ["COMPLETED", "COMPLETED"]
+    assert result.best_metrics["objective"] == "val_mae"  # the task's default, in the series' units
+    scores = [row["val_mae"] for row in result.trials]
+    assert all(0 < score < 10 for score in scores) and result.best_metrics["score"] == min(scores)
+    assert {"val_rmse", "val_mase", "val_loss"} <= set(result.best_metrics)
+
+
 def test_every_trial_sees_the_training_batches_in_the_same_order(reviews, tmp_path):
     import keras_tuner
 
