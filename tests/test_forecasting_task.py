@@ -158,6 +158,7 @@ def test_cli_train_evaluate_forecast_and_predict(tmp_path):
     (["--validation-fraction", "0.001"], "The validation part would hold 0 points"),
     (["--validation-split", "random"], "always the stretch before the test part"),
     (["--quantiles", "0.1,0.9"], "0.5 among them"),
+    (["--missing", "mask"], "does not feed a mask to its network yet"),
 ])
 def test_cli_bad_settings_exit_2_naming_the_value(tmp_path, flags, message):
     corpus = write_series(tmp_path / "series.csv", days=300)

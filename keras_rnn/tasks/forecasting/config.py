@@ -68,6 +68,10 @@ class ForecastingData(DataConfig):
     def __post_init__(self):
         super().__post_init__()
         validate_choice("missing", self.missing, MISSING_POLICIES)
+        if self.missing == "mask":
+            raise ValueError("Received missing='mask': the forecasting task does not feed a mask to its network yet; "
+                             "use 'interpolate' (fill them), 'drop' (leave out the windows holding one, counted) "
+                             "or 'raise'.")
         validate_fraction("test_fraction", self.test_fraction)
         if self.validation_split != "chronological":
             raise ValueError(f"Received an invalid value for argument `validation_split`: {self.validation_split!r}. "
