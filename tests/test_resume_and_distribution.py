@@ -100,26 +100,8 @@ def translation_corpus(tmp_path):
                        "32", "--beam-width", "2", "--verbose", "2"]
 
 
-def tagging_corpus(tmp_path):
-    """CoNLL files of "<Name> visited <City> ." sentences (PER, LOC), 120 to train on and 30 to validate."""
-    import random
-
-    rng = random.Random(7)
-    folder = tmp_path / "conll"
-    folder.mkdir()
-    for name, count in (("train", 120), ("valid", 30)):
-        lines = []
-        for _ in range(count):
-            lines += [f"{rng.choice(['Ann', 'Bob', 'Cy'])} NNP B-NP B-PER", "visited VBD B-VP O",
-                      f"{rng.choice(['Rome', 'Oslo', 'Lima'])} NNP B-NP B-LOC", ". . O O", ""]
-        (folder / f"{name}.txt").write_text("\n".join(lines), encoding="utf-8")
-    return str(folder), ["--units", "8", "--word-embedding-dim", "8", "--char-filters", "8", "--char-embedding-dim",
-                         "4", "--casing-dim", "2", "--batch-size", "16", "--verbose", "2"]
-
-
 @pytest.mark.parametrize("task, corpus_and_flags", [("sentiment", sentiment_corpus),
-                                                   ("translation", translation_corpus),
-                                                   ("tagging", tagging_corpus)])
+                                                   ("translation", translation_corpus)])
 def test_two_workers_train_together_and_agree_on_the_weights(task, corpus_and_flags, tmp_path):
     """Every task trains with several workers through the shared `train` (loopback cluster of two)."""
     corpus, flags = corpus_and_flags(tmp_path)
@@ -139,8 +121,8 @@ def test_two_workers_train_together_and_agree_on_the_weights(task, corpus_and_fl
             if process.poll() is None:
                 process.kill()
                 process.wait()
-    for process, out in zip(processes, outputs):
-        assert process.returncode == 0, out[-3000:]
+    # Every worker's output when one fails: a crash on one shows up on the other as a collective error.
+    assert [process.returncode for process in processes] == [0, 0], "\n---\n".join(out[-3000:] for out in outputs)
     chief = keras.saving.load_model(os.path.join(run_dir, "model.keras"))
     worker = keras.saving.load_model(os.path.join(run_dir, "workers", "1", "model.keras"))
     for a, b in zip(chief.get_weights(), worker.get_weights()):
@@ -157,9 +139,6 @@ def test_two_workers_train_together_and_agree_on_the_weights(task, corpus_and_fl
         worker_metrics = json.load(f)
     if task == "translation":  # only the chief decodes
         assert "val_bleu_beam2" in chief_metrics and "val_bleu_beam2" not in worker_metrics
-    if task == "tagging":  # every worker scores val_f1 each epoch (it picks the best epoch); the same figures
-        assert history_epochs(run_dir, "val_f1") == [0, 1]
-        assert "val_per_type" in chief_metrics and "val_per_type" not in worker_metrics
 
 
 def test_a_killed_export_never_leaves_a_partial_model_at_the_target(trained, tmp_path):
