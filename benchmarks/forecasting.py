@@ -36,25 +36,6 @@ SERIES = {
 }
 
 
-def score_test_part(export: str, config) -> dict:
-    """The export's forecasts of the held-out part beside the baselines (as `keras-rnn evaluate --split test`)."""
-    from keras_rnn.forecasting_metrics import forecast_report
-    from keras_rnn.models.forecast_baselines import baseline_forecasts
-    from keras_rnn.tasks.forecasting import ForecastPredictor
-    from keras_rnn.tasks.forecasting.pipeline import input_matrix, part_windows, read_series, season_of, split_series
-
-    series = read_series(config)
-    split = split_series(series, config)
-    matrix, targets = input_matrix(series), len(series.target_columns)
-    windows = part_windows(matrix, targets, config, split.test, reach_back=True)
-    outputs = ForecastPredictor(export).forecast(windows.inputs)
-    season = season_of(series, config)
-    predictions = {"rnn": outputs.get("quantiles", outputs["forecast"]), **baseline_forecasts(
-        matrix[split.train], windows.inputs, config.windows.horizon, targets=list(range(targets)), season=season)}
-    quantiles = [float(q) for q in config.network.quantiles.split(",")] if config.network.quantiles else None
-    return forecast_report(windows.targets, predictions, series.values[split.train], season, quantiles=quantiles)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=os.path.join(DATA, "time_series"), help="folder of the CSV series")
@@ -67,6 +48,7 @@ def main() -> None:
 
     from keras_rnn.core.runs import is_finished_run
     from keras_rnn.tasks.forecasting import FORECASTING, ForecastingConfig, train_forecaster
+    from keras_rnn.tasks.forecasting.pipeline import score_export_part
 
     root = args.run_dir or tempfile.mkdtemp(prefix="forecasting_benchmark_")
     figures: dict = {"data": os.path.abspath(args.data), "cpu_cores": os.cpu_count(), "series": {}}
@@ -82,7 +64,7 @@ def main() -> None:
             result = (FORECASTING.load_finished(config, run_dir) if is_finished_run(run_dir)
                       else train_forecaster(config, run_dir, verbose=args.verbose))
             export = FORECASTING.export(os.path.join(root, f"{name}_h{horizon}_export"), result, overwrite=True)
-            report = score_test_part(export, config)
+            report = score_export_part(export, config, "test")
             models = report["models"]
             baselines = {k: v["mase"] for k, v in models.items() if k != "rnn"}
             best = min(baselines, key=baselines.get)

@@ -62,9 +62,8 @@ def evaluate(args: argparse.Namespace, manifest: dict) -> int:
     beside the baselines fitted on the training part, through the export alone; the table goes to
     standard error, the figures (JSON) to standard output."""
     from keras_rnn.files import write_text_atomic
-    from keras_rnn.forecasting_metrics import format_forecast_report, forecast_report
-    from keras_rnn.models.forecast_baselines import baseline_forecasts
-    from keras_rnn.tasks.forecasting.pipeline import input_matrix, part_windows, read_series, season_of, split_series
+    from keras_rnn.forecasting_metrics import format_forecast_report
+    from keras_rnn.tasks.forecasting.pipeline import score_export_part
 
     config = ForecastingConfig.from_dict(manifest["config"])
     if args.corpus:
@@ -72,20 +71,9 @@ def evaluate(args: argparse.Namespace, manifest: dict) -> int:
     if args.split not in ("validation", "test"):
         raise ValueError(f"--split {args.split!r}: a forecasting export is scored on 'validation' or 'test' (the "
                          "held-out end of the series).")
-    series = read_series(config)
-    split = split_series(series, config)
-    matrix, targets = input_matrix(series), len(series.target_columns)
-    windows = part_windows(matrix, targets, config, getattr(split, args.split), reach_back=True)
-    if args.limit is not None:
-        if args.limit < 1:
-            raise ValueError(f"--limit {args.limit}: expected a positive number of windows.")
-        windows.inputs, windows.targets = windows.inputs[: args.limit], windows.targets[: args.limit]
-    outputs = ForecastPredictor(args.model).forecast(windows.inputs)
-    season = season_of(series, config)
-    predictions = {"rnn": outputs.get("quantiles", outputs["forecast"]), **baseline_forecasts(
-        matrix[split.train], windows.inputs, config.windows.horizon, targets=list(range(targets)), season=season)}
-    report = forecast_report(windows.targets, predictions, series.values[split.train], season,
-                             quantiles=manifest["quantiles"] or None)
+    if args.limit is not None and args.limit < 1:
+        raise ValueError(f"--limit {args.limit}: expected a positive number of windows.")
+    report = score_export_part(args.model, config, args.split, limit=args.limit)
     report.update(model=os.path.abspath(args.model), corpus=config.data.corpus, split=args.split)
     print(format_forecast_report(report), file=sys.stderr)
     print(json.dumps(report))

@@ -31,7 +31,7 @@ from keras_rnn.files import write_text_atomic
 from keras_rnn.forecasting_metrics import forecast_report
 from keras_rnn.losses import PinballLoss
 from keras_rnn.models.forecast_baselines import baseline_forecasts
-from keras_rnn.models.forecaster import build_forecaster
+from keras_rnn.models.forecaster import build_forecaster, point_forecast
 from keras_rnn.tasks.forecasting.config import ForecastingConfig, column_list, quantile_list
 
 FORECASTING_RUN_FILES = {**RUN_FILES, "normalizer": "normalizer.json"}
@@ -230,10 +230,6 @@ def forecast_windows(model: keras.Model, windows: Windows, normalizer: Normalize
     return outputs * std + base
 
 
-def _point(forecasts: np.ndarray, quantiles: tuple[float, ...]) -> np.ndarray:
-    return forecasts[..., quantiles.index(0.5)] if quantiles else forecasts
-
-
 def validation_scores(model: keras.Model, config: ForecastingConfig, data: PreparedForecastingData,
                       limit: int | None = None) -> dict:
     """`val_mae`, `val_rmse`, `val_mase` of the (median) forecasts, in the series' units."""
@@ -260,7 +256,26 @@ def score_forecaster(model: keras.Model, config: ForecastingConfig, data: Prepar
                              quantiles=data.quantiles or None)
     rnn = report["models"]["rnn"]
     figures = {"val_mae": rnn["mae"], "val_rmse": rnn["rmse"], "val_mase": rnn["mase"], "val_report": report}
-    return figures, {"validation_forecasts": _point(forecasts, data.quantiles)}
+    return figures, {"validation_forecasts": point_forecast(forecasts, data.quantiles or None)}
+
+
+def score_export_part(export: str, config: ForecastingConfig, part: str, *, limit: int | None = None) -> dict:
+    """`forecast_report` of an export's forecasts of one part of its series (`"validation"` or `"test"`; the
+    first `limit` windows when given) beside the baselines fitted on the training part, through the export
+    alone."""
+    from keras_rnn.tasks.forecasting.serving import ForecastPredictor
+
+    series = read_series(config)
+    split = split_series(series, config)
+    matrix, targets = input_matrix(series), len(series.target_columns)
+    windows = part_windows(matrix, targets, config, getattr(split, part), reach_back=True)
+    windows.inputs, windows.targets = windows.inputs[:limit], windows.targets[:limit]
+    outputs = ForecastPredictor(export).forecast(windows.inputs)
+    season = season_of(series, config)
+    predictions = {"rnn": outputs.get("quantiles", outputs["forecast"]), **baseline_forecasts(
+        matrix[split.train], windows.inputs, config.windows.horizon, targets=list(range(targets)), season=season)}
+    return forecast_report(windows.targets, predictions, series.values[split.train], season,
+                           quantiles=quantile_list(config.network.quantiles) or None)
 
 
 @dataclasses.dataclass

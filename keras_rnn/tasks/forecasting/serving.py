@@ -19,6 +19,7 @@ import tensorflow as tf
 from keras_rnn.data.timeseries import Normalizer, read_series_csv
 from keras_rnn.export import read_manifest, write_export
 from keras_rnn.tasks.forecasting.config import ForecastingConfig, column_list, quantile_list
+from keras_rnn.tasks.forecasting.pipeline import input_matrix
 
 
 @keras.saving.register_keras_serializable(package="keras_rnn")
@@ -130,8 +131,7 @@ class ForecastPredictor:
         length = self.manifest["input_length"]
         if len(series) < length:
             raise ValueError(f"{path}: {len(series):,} rows, fewer than the input_length={length} the model reads.")
-        matrix = series.values if series.features is None else np.concatenate([series.values, series.features], 1)
-        outputs = self.forecast(matrix[None, -length:])
+        outputs = self.forecast(input_matrix(series)[None, -length:])
         rows = []
         for h in range(self.manifest["horizon"]):
             time = series.times[-1] + (h + 1) * series.step if series.step is not None else h + 1

@@ -59,39 +59,36 @@ def add_tag_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token-column", type=int, default=0, help="--conll: the token column (default: 0)")
 
 
-def read_conll_lines(path: str, token_column: int = 0) -> list[list[tuple[int, str]]]:
-    """The sentences of a CoNLL file, each a list of `(line index, token)`; `-DOCSTART-` and blank lines
-    end a sentence and belong to none (`run_tag` prints them back as they are)."""
+def read_conll_lines(path: str, token_column: int = 0) -> tuple[list[str], list[list[tuple[int, str]]]]:
+    """A CoNLL file's lines (line ends removed) and its sentences, each a list of `(line index, token)`;
+    `-DOCSTART-` and blank lines end a sentence and belong to none (`run_tag` prints them back as they are)."""
     from keras_rnn.data.parallel import _open_text
     from keras_rnn.data.tagging import DOCSTART
 
+    with _open_text(path) as f:
+        lines = [line.rstrip("\r\n") for line in f]
     blocks: list[list[tuple[int, str]]] = []
     current: list[tuple[int, str]] = []
-    with _open_text(path) as f:
-        for index, line in enumerate(f):
-            fields = line.split()
-            if not fields or fields[0] == DOCSTART:
-                if current:
-                    blocks.append(current)
-                    current = []
-                continue
-            if not -len(fields) <= token_column < len(fields):
-                raise ValueError(f"{path}:{index + 1}: no column {token_column} in {line.rstrip()!r} "
-                                 f"({len(fields)} columns).")
-            current.append((index, fields[token_column]))
+    for index, line in enumerate(lines):
+        fields = line.split()
+        if not fields or fields[0] == DOCSTART:
+            if current:
+                blocks.append(current)
+                current = []
+            continue
+        if not -len(fields) <= token_column < len(fields):
+            raise ValueError(f"{path}:{index + 1}: no column {token_column} in {line.rstrip()!r} "
+                             f"({len(fields)} columns).")
+        current.append((index, fields[token_column]))
     if current:
         blocks.append(current)
-    return blocks
+    return lines, blocks
 
 
 def run_tag(args: argparse.Namespace, texts: list[str]) -> int:
     predictor = TaggerPredictor(args.model)
     if args.conll:
-        from keras_rnn.data.parallel import _open_text
-
-        with _open_text(args.conll) as f:
-            lines = [line.rstrip("\r\n") for line in f]
-        sentences = read_conll_lines(args.conll, args.token_column)
+        lines, sentences = read_conll_lines(args.conll, args.token_column)
         predicted = predictor.tag_tokens([[token for _, token in sentence] for sentence in sentences])
         extra = {index: tag for sentence, tags in zip(sentences, predicted)
                  for (index, _), tag in zip(sentence, tags)}

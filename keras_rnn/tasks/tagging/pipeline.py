@@ -36,7 +36,6 @@ from keras_rnn.tasks.tagging.config import TaggingConfig
 from keras_rnn.tasks.tagging.preprocessor import CASINGS, TaggingPreprocessor
 
 TAGGING_RUN_FILES = {**RUN_FILES, "vocabulary": "vocabulary.json", "tags": "tags.json"}
-PREDICT_BATCH_SIZE = 128
 
 
 def iob2_name(tag: str) -> str:
