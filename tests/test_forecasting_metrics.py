@@ -25,6 +25,7 @@ from keras_rnn.forecasting_metrics import (
     rmse,
     validate_quantiles,
 )
+from keras_rnn.data.timeseries import make_windows
 from keras_rnn.losses import PinballLoss
 from keras_rnn.models.forecast_baselines import (
     LinearAutoregressive,
@@ -33,8 +34,14 @@ from keras_rnn.models.forecast_baselines import (
     SeasonalNaive,
     baseline_forecasts,
     build_baseline,
-    sliding_windows,
 )
+
+
+def cut_windows(series, input_length: int, horizon: int, *, targets=0, stride: int = 1):
+    """`(inputs, targets)` of every window of a whole series (the task's `make_windows`, NaN kept), float64."""
+    windows = make_windows(np.asarray(series, np.float64), input_length=input_length, horizon=horizon,
+                           targets=targets, stride=stride, drop_missing=False)
+    return windows.inputs.astype(np.float64), windows.targets.astype(np.float64)
 
 NAN = float("nan")
 
@@ -94,7 +101,7 @@ def seasonal_with_trend(length, season=4, slope=0.5):
 def test_mase_is_one_for_the_seasonal_naive_forecast_when_errors_match_in_and_out_of_sample(horizon):
     series = seasonal_with_trend(80)
     train, rest = series[:50], series[50 - 8:]
-    inputs, y_true = sliding_windows(rest, input_length=8, horizon=horizon)
+    inputs, y_true = cut_windows(rest, input_length=8, horizon=horizon)
     forecast = SeasonalNaive(season=4, horizon=horizon).predict(inputs)
     assert mase(y_true, forecast, train, season=4) == pytest.approx(1.0, abs=1e-12)
     # The persistence forecast of the same windows is scored against the same scale: not 1.
@@ -191,7 +198,7 @@ def test_forecast_report_with_quantile_forecasts():
 def test_forecast_report_scores_the_rnn_and_the_baselines_with_one_code_path():
     series = seasonal_with_trend(120, season=4) + np.random.default_rng(0).normal(0, 0.1, 120)
     train = series[:80]
-    inputs, y_true = sliding_windows(series[80 - 8:], input_length=8, horizon=4)
+    inputs, y_true = cut_windows(series[80 - 8:], input_length=8, horizon=4)
     predictions = baseline_forecasts(train, inputs, horizon=4, season=4, order=8)
     report = forecast_report(y_true, predictions, train, season=4)
     for name, forecast in predictions.items():
@@ -204,22 +211,13 @@ def test_forecast_report_scores_the_rnn_and_the_baselines_with_one_code_path():
 
 
 # ------------------------------------------------------------------ baselines: hand-computed forecasts
-def test_sliding_windows_by_hand():
+def test_windows_cut_by_hand():
     series = np.array([[0.0, 10.0], [1.0, 11.0], [2.0, 12.0], [3.0, 13.0], [4.0, 14.0], [5.0, 15.0]])
-    inputs, future = sliding_windows(series, input_length=2, horizon=2, stride=2)
+    inputs, future = cut_windows(series, input_length=2, horizon=2, stride=2)
     assert inputs.tolist() == [[[0.0, 10.0], [1.0, 11.0]], [[2.0, 12.0], [3.0, 13.0]]]
     assert future.tolist() == [[[2.0], [3.0]], [[4.0], [5.0]]]  # the target channel only
-    _, both = sliding_windows(series, input_length=2, horizon=1, targets=[1, 0])
+    _, both = cut_windows(series, input_length=2, horizon=1, targets=[1, 0])
     assert both[0].tolist() == [[12.0, 2.0]]
-
-
-def test_sliding_windows_are_the_data_layers_windows():
-    timeseries = pytest.importorskip("keras_rnn.data.timeseries")
-    series = np.random.default_rng(3).normal(size=(30, 3))
-    inputs, future = sliding_windows(series, input_length=5, horizon=3, targets=[2, 0], stride=2)
-    windows = timeseries.make_windows(series, input_length=5, horizon=3, start=0, stop=30, targets=[2, 0], stride=2)
-    np.testing.assert_allclose(inputs, windows.inputs, rtol=1e-6)  # theirs are float32
-    np.testing.assert_allclose(future, windows.targets, rtol=1e-6)
 
 
 def test_persistence_and_seasonal_naive_by_hand():
@@ -270,7 +268,7 @@ def test_linear_autoregressive_recovers_a_noiseless_ar2():
     np.testing.assert_allclose(baseline.coefficients[:, 1, 0], [a1 * a2, a1 * a1 + a2], atol=1e-4)
     assert baseline.intercept[1, 0] == pytest.approx(c * (1 + a1), abs=1e-4)
     # Forecasts of windows after the training part are the process's continuation.
-    inputs, future = sliding_windows(series[120:], input_length=4, horizon=3)
+    inputs, future = cut_windows(series[120:], input_length=4, horizon=3)
     np.testing.assert_allclose(baseline.predict(inputs), future, atol=1e-4)
     # An order above 2 makes the lags collinear with the intercept; the ridge keeps the fit defined
     # and the forecasts exact.
@@ -283,7 +281,7 @@ def test_linear_autoregressive_recovers_a_noiseless_ar2():
        st.lists(st.floats(-1e3, 1e3), min_size=2, max_size=8).map(np.array))
 def test_persistence_equals_seasonal_naive_with_season_1(horizon, input_length, values):
     series = np.resize(values, input_length + horizon + 6)
-    inputs, _ = sliding_windows(series, input_length, horizon)
+    inputs, _ = cut_windows(series, input_length, horizon)
     np.testing.assert_array_equal(Persistence(horizon).predict(inputs), SeasonalNaive(1, horizon).predict(inputs))
 
 
@@ -293,8 +291,8 @@ def predictions_change_with_the_future(baseline, series, input_length, cut, nois
     The windows are predicted in one batch with later windows, so reading another row also shows."""
     perturbed = series.copy()
     perturbed[cut:] += noise
-    inputs, _ = sliding_windows(series, input_length, baseline.horizon)
-    moved, _ = sliding_windows(perturbed, input_length, baseline.horizon)
+    inputs, _ = cut_windows(series, input_length, baseline.horizon)
+    moved, _ = cut_windows(perturbed, input_length, baseline.horizon)
     ends = np.arange(len(inputs)) + input_length - 1  # the last input step of each window
     before = ends < cut
     assert before.any() and (~before).any()
@@ -494,9 +492,9 @@ def test_baseline_errors():
         LinearAutoregressive(1, 1, ridge=-1.0)
     with pytest.raises(ValueError, match=r"argument `season`: 0. Expected a positive integer"):
         SeasonalNaive(0, horizon=1)
-    with pytest.raises(ValueError, match=r"series has 4 time steps, fewer than input_length \+ horizon = 3 \+ 2 "
-                                         "= 5: no window fits"):
-        sliding_windows(np.arange(4.0), 3, 2)
+    with pytest.raises(ValueError, match=r"The part \[0, 4\) holds 4 points, fewer than one window: "
+                                         r"input_length 3 \+ horizon 2 = 5 points"):
+        cut_windows(np.arange(4.0), 3, 2)
     with pytest.raises(ValueError, match=r"argument `name`: 'arima'. Accepted values: 'persistence', "
                                          "'seasonal_naive', 'mean', 'linear_autoregressive'"):
         build_baseline("arima", horizon=1)
@@ -505,7 +503,7 @@ def test_baseline_errors():
 
 
 def test_baseline_forecasts_and_build_baseline():
-    inputs, _ = sliding_windows(np.arange(12.0), input_length=4, horizon=2)
+    inputs, _ = cut_windows(np.arange(12.0), input_length=4, horizon=2)
     forecasts = baseline_forecasts(np.arange(30.0), inputs, horizon=2)  # season 1: no seasonal naive
     assert list(forecasts) == ["persistence", "mean", "linear_autoregressive(4)"]
     assert all(f.shape == (len(inputs), 2, 1) for f in forecasts.values())

@@ -836,8 +836,8 @@ def window_starts(
     *,
     input_length: int,
     horizon: int,
-    start: int,
-    stop: int,
+    start: int = 0,
+    stop: int | None = None,
     targets: int | Sequence[int] | None = None,
     features: np.ndarray | None = None,
     stride: int = 1,
@@ -860,6 +860,7 @@ def window_starts(
     horizon = validate_positive_int("horizon", horizon)
     stride = validate_positive_int("stride", stride)
     total = len(inputs)
+    stop = total if stop is None else stop
     for name, value in (("start", start), ("stop", stop)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value <= total:
             raise ValueError(f"Received an invalid value for argument `{name}`: {value!r}. Expected an index from 0 "
@@ -884,8 +885,8 @@ def make_windows(
     *,
     input_length: int,
     horizon: int,
-    start: int,
-    stop: int,
+    start: int = 0,
+    stop: int | None = None,
     targets: int | Sequence[int] | None = None,
     features: np.ndarray | None = None,
     stride: int = 1,
@@ -904,7 +905,7 @@ def make_windows(
             normalized if wanted.
         input_length: steps of input per window.
         horizon: steps to forecast after the inputs.
-        start, stop: the part, `[start, stop)`, indices into `values`.
+        start, stop: the part, `[start, stop)`, indices into `values`. Defaults to the whole series.
         targets: the column indices of `values` to forecast (an int for one). Defaults to all.
         features: `(T, features)` extra inputs aligned with `values`, or None.
         stride: steps between consecutive window starts. Defaults to 1.
@@ -920,7 +921,7 @@ def make_windows(
 
     Example:
     >>> values = np.arange(10, dtype="float32")[:, None]
-    >>> windows = make_windows(values, input_length=3, horizon=2, start=0, stop=7)
+    >>> windows = make_windows(values, input_length=3, horizon=2, stop=7)
     >>> windows.inputs.shape, windows.targets.shape, windows.starts.tolist()
     ((3, 3, 1), (3, 2, 1), [0, 1, 2])
     >>> windows.inputs[2, :, 0].tolist(), windows.targets[2, :, 0].tolist()
@@ -939,8 +940,8 @@ def windows_dataset(
     *,
     input_length: int,
     horizon: int,
-    start: int,
-    stop: int,
+    start: int = 0,
+    stop: int | None = None,
     targets: int | Sequence[int] | None = None,
     features: np.ndarray | None = None,
     stride: int = 1,

@@ -22,9 +22,7 @@ learnt by `fit(train_values)` from the training part of the series only; `fit` i
   training series, from a target's last `order` values to its next `horizon` values, with an intercept
   (direct multi-output forecasting, one map per target channel).
 
-`sliding_windows` cuts a series into the `(inputs, targets)` pairs described above, as
-`keras_rnn.data.timeseries.make_windows` does for a series with no NaN (a test checks they agree): a small
-numpy reference for tests and examples; the task cuts its windows with `make_windows`.
+The windows come from `keras_rnn.data.timeseries.make_windows`, the same cut the task trains on.
 
 Values are taken as they are (float64): give the baselines the same units the metrics score in (undo
 any normalisation), and fill masked inputs first, since a NaN an input forecast reads gives a NaN
@@ -33,10 +31,12 @@ forecast (which `forecast_report` refuses at an observed point).
 Example:
 
 >>> import numpy as np
->>> from keras_rnn.models.forecast_baselines import Persistence, SeasonalNaive, sliding_windows
+>>> from keras_rnn.data.timeseries import make_windows
+>>> from keras_rnn.models.forecast_baselines import Persistence, SeasonalNaive
 >>> series = np.array([1.0, 5.0, 2.0, 6.0, 3.0, 7.0, 4.0, 8.0])
->>> inputs, targets = sliding_windows(series, input_length=4, horizon=2)
->>> inputs.shape, targets.shape
+>>> windows = make_windows(series, input_length=4, horizon=2)
+>>> inputs = windows.inputs
+>>> inputs.shape, windows.targets.shape
 ((3, 4, 1), (3, 2, 1))
 >>> Persistence(horizon=2).predict(inputs)[0, :, 0]                # last value 6, twice
 array([6., 6.])
@@ -62,7 +62,6 @@ __all__ = [
     "SeasonalNaive",
     "baseline_forecasts",
     "build_baseline",
-    "sliding_windows",
 ]
 
 ArrayLike = np.ndarray | Sequence[Any]
@@ -98,51 +97,6 @@ def _as_series(train_values: ArrayLike, targets: tuple[int, ...], name: str = "t
                          f"expected (time, channels) with more than {max(targets)} channels (the columns the "
                          "windows are cut from).")
     return series[:, list(targets)]
-
-
-def sliding_windows(series: ArrayLike, input_length: int, horizon: int, *, targets: int | Sequence[int] = 0,
-                    stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Every window of a series: `input_length` steps of every channel in, the next `horizon` steps of the
-    `targets` channels out (what `keras_rnn.data.timeseries.make_windows` cuts from a whole series with no
-    NaN; that is the one the task uses, this one serves the tests and examples).
-
-    Window `i` starts at `i * stride`: its inputs are `series[i * stride : i * stride + input_length]` and its
-    targets the `horizon` steps after that, so the last input step is `i * stride + input_length - 1`.
-
-    Args:
-        series: `(time,)` or `(time, channels)`.
-        input_length: steps per input window, >= 1.
-        horizon: steps forecast, >= 1.
-        targets: the channel index of the target, or a sequence of them. Defaults to 0.
-        stride: steps between the starts of consecutive windows, >= 1. Defaults to 1.
-
-    Returns:
-        `(inputs, targets)`: float64 arrays `(windows, input_length, channels)` and
-        `(windows, horizon, len(targets))`.
-
-    Raises:
-        ValueError: a bad argument, a target channel the series lacks, or a series shorter than
-            `input_length + horizon` (both named).
-
-    Example:
-    >>> inputs, future = sliding_windows(np.arange(6.0), input_length=3, horizon=2)
-    >>> inputs[:, :, 0].tolist(), future[:, :, 0].tolist()
-    ([[0.0, 1.0, 2.0], [1.0, 2.0, 3.0]], [[3.0, 4.0], [4.0, 5.0]])
-    """
-    for name, value in (("input_length", input_length), ("horizon", horizon), ("stride", stride)):
-        validate_positive_int(name, value)
-    targets = _validate_targets(targets)
-    values = np.asarray(series, dtype=np.float64)
-    values = values[:, None] if values.ndim == 1 else values
-    target_values = _as_series(values, targets, "series")
-    span = input_length + horizon
-    if values.shape[0] < span:
-        raise ValueError(f"series has {values.shape[0]} time steps, fewer than input_length + horizon = "
-                         f"{input_length} + {horizon} = {span}: no window fits.")
-    starts = np.arange(0, values.shape[0] - span + 1, stride)
-    inputs = np.stack([values[s:s + input_length] for s in starts])
-    future = np.stack([target_values[s + input_length:s + span] for s in starts])
-    return inputs, future
 
 
 class ForecastBaseline:
@@ -471,7 +425,8 @@ def baseline_forecasts(train_values: ArrayLike, inputs: ArrayLike, horizon: int,
         ridge: the autoregression's relative ridge penalty. Defaults to `1e-6`.
 
     Example:
-    >>> inputs, _ = sliding_windows(np.arange(8.0), input_length=3, horizon=1)
+    >>> from keras_rnn.data.timeseries import make_windows
+    >>> inputs = make_windows(np.arange(8.0), input_length=3, horizon=1).inputs
     >>> sorted(baseline_forecasts(np.arange(20.0), inputs, horizon=1, season=2))
     ['linear_autoregressive(3)', 'mean', 'persistence', 'seasonal_naive(2)']
     """
