@@ -20,15 +20,17 @@ TINY = {"input_length": 14, "horizon": 3, "units": 8, "epochs": 3, "patience": 3
         "learning_rate": 0.01}
 
 
-def write_series(path, days: int = 500, seed: int = 0, *, test_scale: float = 1.0, feature: bool = False) -> str:
-    """A daily series: a weekly cycle plus noise, around 20; the last 20% multiplied by `test_scale`."""
+def write_series(path, days: int = 500, seed: int = 0, *, test_scale: float = 1.0, feature: bool = False,
+                 gaps: tuple[int, ...] = ()) -> str:
+    """A daily series: a weekly cycle plus noise, around 20; the last 20% multiplied by `test_scale`; `NA` on
+    the rows (0-based) `gaps`."""
     rng = np.random.default_rng(seed)
     dates = np.arange(np.datetime64("2001-01-01"), np.datetime64("2001-01-01") + days)
     values = 20 + 5 * np.sin(2 * np.pi * np.arange(days) / 7) + rng.normal(0, 0.5, days)
     values[int(days * 0.8):] *= test_scale
     lines = ["date,temp" + (",wind" if feature else "")]
     for i, (date, value) in enumerate(zip(dates, values)):
-        lines.append(f"{date},{value:.4f}" + (f",{(i % 5) / 5:.2f}" if feature else ""))
+        lines.append(f"{date},{'NA' if i in gaps else f'{value:.4f}'}" + (f",{(i % 5) / 5:.2f}" if feature else ""))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return str(path)
 
@@ -158,7 +160,7 @@ def test_cli_train_evaluate_forecast_and_predict(tmp_path):
     (["--validation-fraction", "0.001"], "The validation part would hold 0 points"),
     (["--validation-split", "random"], "always the stretch before the test part"),
     (["--quantiles", "0.1,0.9"], "0.5 among them"),
-    (["--missing", "mask"], "does not feed a mask to its network yet"),
+    (["--calendar", "weekday"], "'weekday'. Expected 'auto' (from the series' step), '' (none) or distinct kinds"),
 ])
 def test_cli_bad_settings_exit_2_naming_the_value(tmp_path, flags, message):
     corpus = write_series(tmp_path / "series.csv", days=300)
@@ -193,3 +195,86 @@ def test_residual_forecasts_follow_a_trend_past_the_training_range(tmp_path):
         assert status == 0, err
         errors[residual] = json.loads(out)["models"]["rnn"]["mae"]
     assert errors[True] < 2.0 < 10 * errors[True] < errors[False]  # the line rises 0.5 a day
+
+
+# ------------------------------------------------------------------ missing values as a mask; calendar columns
+def test_fill_gaps_and_the_exports_last_observed_value_agree():
+    from keras_rnn.tasks.forecasting.pipeline import fill_gaps
+    from keras_rnn.tasks.forecasting.serving import ForecasterServer
+
+    rng = np.random.default_rng(1)
+    values = rng.normal(size=(6, 5, 2))
+    values[rng.random(values.shape) < 0.4] = np.nan
+    values[0, :, 1] = np.nan  # a column with no value in its window
+    values[1, -1, 0], values[1, -2, 0] = np.nan, 7.0  # last value missing: the one before it is carried
+    fallback = np.array([-3.0, 4.0])
+    filled = fill_gaps(values, fallback)
+    assert filled[1, -1, 0] == 7.0 and np.all(filled[0, :, 1] == 4.0)
+    assert not np.isnan(filled).any()
+    observed = ~np.isnan(values)
+    np.testing.assert_array_equal(filled[observed], values[observed])  # observed values untouched
+    last = ForecasterServer._last_observed(tf_constant(values), tf_constant(fallback)).numpy()
+    np.testing.assert_allclose(last, filled[:, -1:], rtol=1e-6)
+
+
+def tf_constant(values):
+    import tensorflow as tf
+
+    return tf.constant(values, tf.float32)
+
+
+def test_missing_mask_trains_on_gapped_inputs_and_the_export_reads_nan_as_a_gap(tmp_path):
+    from keras_rnn.data.timeseries import make_windows
+    from keras_rnn.tasks.forecasting import FORECASTING, ForecastingConfig, ForecastPredictor, train_forecaster
+    from keras_rnn.tasks.forecasting.pipeline import forecast_windows, prepare_forecasting_data
+
+    gaps = (20, 21, 100, 377, 390, 497)  # training, validation (377, 390) and the file's last rows
+    corpus = write_series(tmp_path / "series.csv", gaps=gaps)
+    config = ForecastingConfig(corpus=corpus, missing="mask", **TINY)
+    data = prepare_forecasting_data(config)
+    assert data.input_width == 2  # the value and its gap marker
+    # A window is left out only when a gap falls among its 3 target steps: 3 per lone gap, 4 for rows 20-21.
+    assert data.dropped == {"train": 4 + 3, "validation": 3 + 3}
+    assert data.train_windows == 350 - 14 - 3 + 1 - data.dropped["train"]
+    with_gap = np.isnan(data.validation_windows.inputs).any(axis=(1, 2))
+    assert with_gap.sum() > 0 and not np.isnan(data.validation_windows.targets).any()
+
+    result = train_forecaster(config, str(tmp_path / "run"), verbose=0)
+    assert np.isfinite(result.metrics["val_mae"]) and result.metrics["val_report"]["windows"] == 48 - 6
+    export = FORECASTING.export(str(tmp_path / "export"), result)
+    predictor = ForecastPredictor(export)
+    assert predictor.manifest["accepts_missing_values"] is True
+    series = np.genfromtxt(corpus, delimiter=",", skip_header=1, usecols=1, dtype=np.float32)[:, None]
+    windows = make_windows(series, input_length=14, horizon=3, start=350 - 14, stop=400, drop_missing="targets")
+    exported = predictor.forecast(windows.inputs)
+    assert np.isfinite(exported["quantiles"]).all()
+    direct = forecast_windows(result.model, windows, result.normalizer, 1, (0.1, 0.5, 0.9), residual=True, mask=True)
+    np.testing.assert_allclose(exported["quantiles"], direct, rtol=1e-4, atol=1e-4)
+    rows = predictor.forecast_csv(corpus)  # its last window holds a gap (row 497)
+    assert len(rows) == 3 and all(np.isfinite(row["temp"]) for row in rows)
+    with pytest.raises(Exception, match="inputs hold infinity"):
+        predictor.forecast(np.full((1, 14, 1), np.inf, np.float32))
+
+
+def test_calendar_columns_are_inputs_the_export_names_and_forecast_csv_computes(tmp_path):
+    from keras_rnn.tasks.forecasting import FORECASTING, ForecastingConfig, ForecastPredictor, train_forecaster
+    from keras_rnn.tasks.forecasting.pipeline import read_series
+
+    corpus = write_series(tmp_path / "series.csv", feature=True)
+    config = ForecastingConfig(corpus=corpus, target_columns="temp", feature_columns="wind", calendar="auto", **{**TINY, "epochs": 1})
+    series = read_series(config)
+    assert series.feature_columns == ["wind", "day_of_week_sin", "day_of_week_cos", "day_of_year_sin",
+                                      "day_of_year_cos"]
+    # 2001-01-01 was a Monday (phase 0): sin 0, cos 1; the next Monday again.
+    np.testing.assert_allclose(series.features[[0, 7], 1:3], [[0.0, 1.0], [0.0, 1.0]], atol=1e-6)
+    assert read_series(config.replace(calendar="month")).feature_columns == ["wind", "month_sin", "month_cos"]
+    assert read_series(config.replace(calendar="")).feature_columns == ["wind"]
+    result = train_forecaster(config, str(tmp_path / "run"), verbose=0)
+    export = FORECASTING.export(str(tmp_path / "export"), result)
+    predictor = ForecastPredictor(export)
+    assert predictor.manifest["input_columns"] == ["temp"] + series.feature_columns
+    rows = predictor.forecast_csv(corpus)
+    assert [row["time"] for row in rows] == ["2002-05-16", "2002-05-17", "2002-05-18"]
+    assert all(np.isfinite(row["temp"]) for row in rows)
+    with pytest.raises(ValueError, match=r"argument `calendar`: 'month,month'"):
+        config.replace(calendar="month,month")

@@ -841,7 +841,7 @@ def window_starts(
     targets: int | Sequence[int] | None = None,
     features: np.ndarray | None = None,
     stride: int = 1,
-    drop_missing: bool = True,
+    drop_missing: bool | str = True,
 ) -> tuple[np.ndarray, int]:
     """The first input index of every window lying wholly inside `[start, stop)`, and how many windows were
     dropped for holding a NaN (in an input channel, or in a target column of the target steps).
@@ -854,6 +854,8 @@ def window_starts(
     >>> values = np.array([0.0, 1.0, np.nan, 3.0, 4.0, 5.0, 6.0])
     >>> window_starts(values, input_length=2, horizon=1, start=0, stop=7)
     (array([3, 4]), 3)
+    >>> window_starts(values, input_length=2, horizon=1, drop_missing="targets")  # NaN inputs kept
+    (array([1, 2, 3, 4]), 1)
     """
     inputs, target_values = _window_arrays(values, features, targets)
     input_length = validate_positive_int("input_length", input_length)
@@ -869,14 +871,19 @@ def window_starts(
         raise ValueError(f"The part [{start}, {stop}) holds {max(stop - start, 0):,} points, fewer than one window: "
                          f"input_length {input_length} + horizon {horizon} = {input_length + horizon} points. Shorten "
                          "the window or horizon, or give this part more points.")
+    if drop_missing not in (True, False, "targets"):
+        raise ValueError(f"Received an invalid value for argument `drop_missing`: {drop_missing!r}. Accepted: True "
+                         "(drop windows with a NaN anywhere), 'targets' (only in their target steps), False.")
     starts = np.arange(start, stop - input_length - horizon + 1, stride, dtype=np.int64)
-    if not drop_missing:
+    if drop_missing is False:
         return starts, 0
     # NaN counts over any range from prefix sums: one pass, whatever the number of windows.
-    bad_in = np.concatenate([[0], np.cumsum(np.isnan(inputs).any(axis=1))])
     bad_out = np.concatenate([[0], np.cumsum(np.isnan(target_values).any(axis=1))])
     split = starts + input_length
-    clean = ((bad_in[split] - bad_in[starts]) == 0) & ((bad_out[split + horizon] - bad_out[split]) == 0)
+    clean = (bad_out[split + horizon] - bad_out[split]) == 0
+    if drop_missing is True:
+        bad_in = np.concatenate([[0], np.cumsum(np.isnan(inputs).any(axis=1))])
+        clean &= (bad_in[split] - bad_in[starts]) == 0
     return starts[clean], int(np.sum(~clean))
 
 
@@ -890,7 +897,7 @@ def make_windows(
     targets: int | Sequence[int] | None = None,
     features: np.ndarray | None = None,
     stride: int = 1,
-    drop_missing: bool = True,
+    drop_missing: bool | str = True,
 ) -> Windows:
     """Cuts `(inputs, targets)` windows from `values[start:stop]`, none of them reaching outside that part.
 
@@ -909,8 +916,9 @@ def make_windows(
         targets: the column indices of `values` to forecast (an int for one). Defaults to all.
         features: `(T, features)` extra inputs aligned with `values`, or None.
         stride: steps between consecutive window starts. Defaults to 1.
-        drop_missing: drop (and count) windows holding a NaN. Defaults to True; False keeps them, for a
-            model that masks missing values (`missing="mask"`).
+        drop_missing: drop (and count) windows holding a NaN. Defaults to True; `"targets"` drops only those
+            with a NaN among their target steps (a model that masks missing inputs, `missing="mask"`); False
+            keeps every window.
 
     Returns:
         `Windows`: `inputs` `(N, input_length, columns + features)`, `targets` `(N, horizon, len(targets))`,
@@ -945,7 +953,7 @@ def windows_dataset(
     targets: int | Sequence[int] | None = None,
     features: np.ndarray | None = None,
     stride: int = 1,
-    drop_missing: bool = True,
+    drop_missing: bool | str = True,
     batch_size: int = 32,
     shuffle: bool = True,
     seed: int = 1337,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from keras_rnn.core.config import DataConfig, OptimizationConfig, TaskConfig
-from keras_rnn.data.timeseries import MISSING_POLICIES
+from keras_rnn.data.timeseries import CALENDAR_KINDS, MISSING_POLICIES
 from keras_rnn.models.rnn_stack import CELLS
 from keras_rnn.search_space import choice, float_range, int_range
 from keras_rnn.validation import validate_choice, validate_fraction, validate_positive_int
@@ -51,27 +51,50 @@ def quantile_list(value: str) -> tuple[float, ...]:
     return quantiles
 
 
+def calendar_list(value: str) -> tuple[str, ...] | None:
+    """`"month,hour"` → `("month", "hour")`; `""` → `()` (no calendar features); `"auto"` → None (the kinds
+    of the series' step, `data.timeseries.default_calendar_kinds`).
+
+    Example:
+    >>> calendar_list("month, hour"), calendar_list(""), calendar_list("auto")
+    (('month', 'hour'), (), None)
+    """
+    if value.strip() == "auto":
+        return None
+    kinds = tuple(kind.strip() for kind in value.split(",") if kind.strip())
+    bad = [kind for kind in kinds if kind not in CALENDAR_KINDS]
+    if bad or len(set(kinds)) != len(kinds):
+        raise ValueError(f"Received an invalid value for argument `calendar`: {value!r}. Expected 'auto' (from the "
+                         f"series' step), '' (none) or distinct kinds separated by commas among: "
+                         f"{', '.join(CALENDAR_KINDS)}.")
+    return kinds
+
+
 @dataclasses.dataclass
 class ForecastingData(DataConfig):
     """`DataConfig` and how a CSV series is read: the time column(s) (one, or several calendar columns
     such as `year,month,day,hour`), the columns to forecast and the extra input columns (comma-separated;
-    default: every numeric column is a target), what to do with missing values, and the share of the
-    series, at its end, held out as the test part (never used for any choice). Validation is always the
-    stretch just before the test part (`validation_fraction` of the points)."""
+    default: every numeric column is a target), what to do with missing values, the calendar features
+    added as input columns (`calendar`: `"month,day_of_week,hour"`-style kinds, `"auto"` for those of the
+    series' step, `""` for none; each kind a sin and a cos column computed from the time column), and the
+    share of the series, at its end, held out as the test part (never used for any choice). Validation is
+    always the stretch just before the test part (`validation_fraction` of the points).
+
+    `missing="mask"` keeps gaps as gaps: the network reads each input column filled with its training mean
+    plus one 0/1 column per input column saying where a value was missing, windows whose targets hold a
+    gap are left out (counted), and the export accepts NaN in a window (not infinity)."""
 
     time_columns: str | None = None
     target_columns: str | None = None
     feature_columns: str | None = None
     missing: str = "interpolate"
+    calendar: str = ""
     test_fraction: float = 0.2
 
     def __post_init__(self):
         super().__post_init__()
         validate_choice("missing", self.missing, MISSING_POLICIES)
-        if self.missing == "mask":
-            raise ValueError("Received missing='mask': the forecasting task does not feed a mask to its network yet; "
-                             "use 'interpolate' (fill them), 'drop' (leave out the windows holding one, counted) "
-                             "or 'raise'.")
+        calendar_list(self.calendar)
         validate_fraction("test_fraction", self.test_fraction)
         if self.validation_split != "chronological":
             raise ValueError(f"Received an invalid value for argument `validation_split`: {self.validation_split!r}. "

@@ -7,8 +7,13 @@ Parts: the last `test_fraction` of the points is the test part, never read by tr
 (epochs, hyper-parameters); validation is the `validation_fraction` just before it. A training window lies
 wholly in the training part; a validation window's targets lie in the validation part and its inputs may
 reach back into the end of the training part (what a forecaster standing at that time would have seen).
-Every input column (targets, then features) is normalised with the mean and standard deviation of the
-training part only; forecasts are turned back into the series' units before any figure is computed.
+Every input column (targets, then features, then calendar columns) is normalised with the mean and
+standard deviation of the training part only; forecasts are turned back into the series' units before
+any figure is computed.
+
+Missing values (`missing="mask"`): the network reads a gap as the training mean plus a 0/1 column per input
+column marking it (`network_inputs`); a residual forecast starts from each target's last observed value
+in the window (`target_base`); the baselines read the window with gaps carried forward (`fill_gaps`).
 """
 
 from __future__ import annotations
@@ -25,14 +30,15 @@ import tensorflow as tf
 from keras_rnn.core.fit import learning_rate_schedule, traced_inference
 from keras_rnn.core.runs import RUN_FILES
 from keras_rnn.data.timeseries import (
-    ChronologicalSplit, Normalizer, Series, Windows, chronological_split, make_windows, read_series_csv,
+    ChronologicalSplit, Normalizer, Series, Windows, calendar_feature_names, calendar_features, chronological_split,
+    default_calendar_kinds, make_windows, read_series_csv,
 )
 from keras_rnn.files import write_text_atomic
 from keras_rnn.forecasting_metrics import forecast_report
 from keras_rnn.losses import PinballLoss
 from keras_rnn.models.forecast_baselines import baseline_forecasts
 from keras_rnn.models.forecaster import build_forecaster, point_forecast
-from keras_rnn.tasks.forecasting.config import ForecastingConfig, column_list, quantile_list
+from keras_rnn.tasks.forecasting.config import ForecastingConfig, calendar_list, column_list, quantile_list
 
 FORECASTING_RUN_FILES = {**RUN_FILES, "normalizer": "normalizer.json"}
 # The seasonal period of the usual steps, in steps (MASE's scale and the seasonal-naive baseline).
@@ -54,14 +60,33 @@ def season_of(series: Series, config: ForecastingConfig) -> int:
     return season
 
 
-def read_series(config: ForecastingConfig) -> Series:
+def read_series(config: ForecastingConfig, path: str | None = None) -> Series:
+    """The configuration's series (or the file `path` read the same way), with its calendar columns added
+    as features."""
     source = config.data
-    if not source.corpus:
+    path = path or source.corpus
+    if not path:
         raise ValueError("No series given: pass --corpus FILE.csv (a CSV with a header, a time column and one or "
                          "more value columns).")
-    return read_series_csv(source.corpus, time_columns=column_list(source.time_columns),
-                           target_columns=column_list(source.target_columns),
-                           feature_columns=column_list(source.feature_columns), missing=source.missing)
+    series = read_series_csv(path, time_columns=column_list(source.time_columns),
+                             target_columns=column_list(source.target_columns),
+                             feature_columns=column_list(source.feature_columns), missing=source.missing)
+    kinds = calendar_list(source.calendar)
+    return with_calendar(series, default_calendar_kinds(series.step) if kinds is None else kinds)
+
+
+def with_calendar(series: Series, kinds: tuple[str, ...]) -> Series:
+    """`series` with the sin/cos columns of the calendar `kinds` appended to its features."""
+    if not kinds:
+        return series
+    names = calendar_feature_names(kinds)
+    taken = sorted(set(names) & set(series.target_columns + series.feature_columns))
+    if taken:
+        raise ValueError(f"{series.source}: column(s) {taken} clash with the calendar features' names; rename them "
+                         "or leave out --calendar.")
+    columns = calendar_features(series.times, kinds)
+    features = columns if series.features is None else np.concatenate([series.features, columns], axis=1)
+    return dataclasses.replace(series, features=features, feature_columns=list(series.feature_columns) + names)
 
 
 def input_matrix(series: Series) -> np.ndarray:
@@ -93,7 +118,8 @@ def part_windows(matrix: np.ndarray, targets: int, config: ForecastingConfig, pa
     windows = config.windows
     start = max(part.start - windows.input_length, 0) if reach_back else part.start
     return make_windows(matrix, input_length=windows.input_length, horizon=windows.horizon, start=start,
-                        stop=part.stop, targets=list(range(targets)), stride=windows.stride if not reach_back else 1)
+                        stop=part.stop, targets=list(range(targets)), stride=windows.stride if not reach_back else 1,
+                        drop_missing="targets" if config.data.missing == "mask" else True)
 
 
 @dataclasses.dataclass
@@ -119,6 +145,15 @@ class PreparedForecastingData:
         return len(self.series.target_columns)
 
     @property
+    def mask(self) -> bool:
+        return self.series.missing == "mask"
+
+    @property
+    def input_width(self) -> int:
+        """The network's input channels: every input column, and a gap marker for each with `mask`."""
+        return self.validation_windows.inputs.shape[-1] * (2 if self.mask else 1)
+
+    @property
     def train_values(self) -> np.ndarray:
         """The training part of the target columns, in the series' units."""
         return self.series.values[self.split.train]
@@ -130,17 +165,44 @@ class PreparedForecastingData:
                 "targets": list(self.series.target_columns), "features": list(self.series.feature_columns)}
 
 
+def fill_gaps(inputs: np.ndarray, fill: np.ndarray) -> np.ndarray:
+    """Windows `(N, L, C)` with each NaN replaced by the last value before it in its window, and by `fill`
+    (one value per column) where the window has none before it.
+
+    Example:
+    >>> fill_gaps(np.array([[[np.nan], [2.0], [np.nan]]]), np.array([9.0]))[0, :, 0].tolist()
+    [9.0, 2.0, 2.0]
+    """
+    gaps = np.isnan(inputs)
+    if not gaps.any():
+        return inputs
+    steps = np.where(gaps, 0, np.arange(inputs.shape[1])[None, :, None])
+    carried = np.take_along_axis(inputs, np.maximum.accumulate(steps, axis=1), axis=1)
+    return np.where(np.isnan(carried), fill, carried)
+
+
+def network_inputs(inputs: np.ndarray, normalizer: Normalizer, mask: bool) -> np.ndarray:
+    """What the network reads of raw-unit windows: every column standardised; with `mask`, a gap reads as 0
+    (the training mean) and a 0/1 column per input column, after them, marks the gaps."""
+    scaled = normalizer.transform(inputs).astype("float32")
+    if not mask:
+        return scaled
+    gaps = np.isnan(scaled)
+    return np.concatenate([np.where(gaps, 0.0, scaled), gaps], axis=-1).astype("float32")
+
+
 def target_base(windows: Windows, normalizer: Normalizer, targets: int, residual: bool) -> np.ndarray:
     """What the network's (standardised) targets are measured from, `(N, 1, T)` in the series' units: each
-    window's last value of every target (`residual`), or the training mean."""
+    window's last observed value of every target (`residual`; the training mean for a target the window
+    never observed), or the training mean."""
     if residual:
-        return windows.inputs[:, -1:, :targets].astype(np.float64)
+        return fill_gaps(windows.inputs[:, :, :targets].astype(np.float64), normalizer.mean[:targets])[:, -1:]
     return np.broadcast_to(normalizer.mean[:targets], (len(windows.inputs), 1, targets))
 
 
-def _dataset(windows: Windows, normalizer: Normalizer, targets: int, residual: bool) -> tf.data.Dataset:
-    """`({"inputs"}, targets)` pairs: inputs normalised, targets as (value - base) / std."""
-    inputs = normalizer.transform(windows.inputs).astype("float32")
+def _dataset(windows: Windows, normalizer: Normalizer, targets: int, residual: bool, mask: bool) -> tf.data.Dataset:
+    """`({"inputs"}, targets)` pairs: inputs as `network_inputs`, targets as (value - base) / std."""
+    inputs = network_inputs(windows.inputs, normalizer, mask)
     base = target_base(windows, normalizer, targets, residual)
     scaled_targets = ((windows.targets - base) / normalizer.std[:targets]).astype("float32")
     return tf.data.Dataset.from_tensor_slices(({"inputs": inputs}, scaled_targets))
@@ -165,8 +227,8 @@ def prepare_forecasting_data(config: ForecastingConfig, normalizer: Normalizer |
                              f"value ({windows.dropped:,} dropped). Shorten the window, or fill missing values "
                              "with --missing interpolate.")
     batch = config.optimization.batch_size
-    residual = config.windows.residual
-    train = _dataset(train_windows, normalizer, targets, residual).cache()
+    residual, mask = config.windows.residual, config.data.missing == "mask"
+    train = _dataset(train_windows, normalizer, targets, residual, mask).cache()
     seed = config.optimization.seed
 
     def fresh_train() -> tf.data.Dataset:
@@ -174,7 +236,8 @@ def prepare_forecasting_data(config: ForecastingConfig, normalizer: Normalizer |
                 .prefetch(tf.data.AUTOTUNE))
 
     return PreparedForecastingData(
-        train=fresh_train(), validation=_dataset(validation_windows, normalizer, targets, residual).batch(batch).cache(),
+        train=fresh_train(),
+        validation=_dataset(validation_windows, normalizer, targets, residual, mask).batch(batch).cache(),
         train_batches=-(-len(train_windows) // batch), validation_batches=-(-len(validation_windows) // batch),
         fresh_train=fresh_train, series=series, split=split, normalizer=normalizer, season=season_of(series, config),
         quantiles=quantile_list(config.network.quantiles), validation_windows=validation_windows,
@@ -205,7 +268,7 @@ def build_compiled_forecaster(config: ForecastingConfig, data: PreparedForecasti
                               steps_per_epoch: int | None = None) -> keras.Model:
     network, windows, optimization = config.network, config.windows, config.optimization
     model = build_forecaster(
-        windows.input_length, data.validation_windows.inputs.shape[-1], windows.horizon, data.targets,
+        windows.input_length, data.input_width, windows.horizon, data.targets,
         cell=network.cell, units=network.units, num_layers=network.num_layers, bidirectional=network.bidirectional,
         dropout=network.dropout, decoder=network.decoder, quantiles=data.quantiles or None,
     )
@@ -218,10 +281,11 @@ def build_compiled_forecaster(config: ForecastingConfig, data: PreparedForecasti
 
 
 def forecast_windows(model: keras.Model, windows: Windows, normalizer: Normalizer, targets: int,
-                     quantiles: tuple[float, ...], residual: bool, batch_size: int = 256) -> np.ndarray:
+                     quantiles: tuple[float, ...], residual: bool, mask: bool = False, batch_size: int = 256
+                     ) -> np.ndarray:
     """Forecasts of `windows` in the series' units: `(N, H, T)`, or `(N, H, T, Q)` with the quantiles sorted."""
     infer = traced_inference(model)
-    inputs = normalizer.transform(windows.inputs).astype("float32")
+    inputs = network_inputs(windows.inputs, normalizer, mask)
     outputs = np.concatenate([infer({"inputs": tf.constant(inputs[i:i + batch_size])}).numpy()
                               for i in range(0, len(inputs), batch_size)])
     base, std = target_base(windows, normalizer, targets, residual), normalizer.std[:targets]
@@ -235,11 +299,19 @@ def validation_scores(model: keras.Model, config: ForecastingConfig, data: Prepa
     """`val_mae`, `val_rmse`, `val_mase` of the (median) forecasts, in the series' units."""
     windows = data.validation_windows
     forecasts = forecast_windows(model, windows, data.normalizer, data.targets, data.quantiles,
-                                 config.windows.residual)
+                                 config.windows.residual, data.mask)
     report = forecast_report(windows.targets[:limit], {"rnn": forecasts[:limit]}, data.train_values, data.season,
                              quantiles=data.quantiles or None)
     figures = report["models"]["rnn"]
     return {"val_mae": figures["mae"], "val_rmse": figures["rmse"], "val_mase": figures["mase"]}
+
+
+def window_baselines(train_matrix: np.ndarray, windows: Windows, horizon: int, targets: int, season: int
+                     ) -> dict[str, np.ndarray]:
+    """`baseline_forecasts` of `windows`, the baselines fitted on the training part's input columns; a gap in
+    a window is carried forward from the value before it (the training mean where there is none)."""
+    inputs = fill_gaps(windows.inputs.astype(np.float64), np.nanmean(train_matrix, axis=0))
+    return baseline_forecasts(train_matrix, inputs, horizon, targets=list(range(targets)), season=season)
 
 
 def score_forecaster(model: keras.Model, config: ForecastingConfig, data: PreparedForecastingData
@@ -248,10 +320,9 @@ def score_forecaster(model: keras.Model, config: ForecastingConfig, data: Prepar
     autoregression, fitted on the training part), with interval coverage for quantile forecasts."""
     windows = data.validation_windows
     forecasts = forecast_windows(model, windows, data.normalizer, data.targets, data.quantiles,
-                                 config.windows.residual)
-    predictions = {"rnn": forecasts, **baseline_forecasts(
-        input_matrix(data.series)[data.split.train], windows.inputs, config.windows.horizon,
-        targets=list(range(data.targets)), season=data.season)}
+                                 config.windows.residual, data.mask)
+    predictions = {"rnn": forecasts, **window_baselines(input_matrix(data.series)[data.split.train], windows,
+                                                        config.windows.horizon, data.targets, data.season)}
     report = forecast_report(windows.targets, predictions, data.train_values, data.season,
                              quantiles=data.quantiles or None)
     rnn = report["models"]["rnn"]
@@ -272,8 +343,8 @@ def score_export_part(export: str, config: ForecastingConfig, part: str, *, limi
     windows.inputs, windows.targets = windows.inputs[:limit], windows.targets[:limit]
     outputs = ForecastPredictor(export).forecast(windows.inputs)
     season = season_of(series, config)
-    predictions = {"rnn": outputs.get("quantiles", outputs["forecast"]), **baseline_forecasts(
-        matrix[split.train], windows.inputs, config.windows.horizon, targets=list(range(targets)), season=season)}
+    predictions = {"rnn": outputs.get("quantiles", outputs["forecast"]),
+                   **window_baselines(matrix[split.train], windows, config.windows.horizon, targets, season)}
     return forecast_report(windows.targets, predictions, series.values[split.train], season,
                            quantiles=quantile_list(config.network.quantiles) or None)
 

@@ -7,7 +7,9 @@ the manifest lists them). Returns `forecast` `(batch, horizon, targets)` in the 
 when the model forecasts quantiles) and, for a quantile model, `quantiles` `(batch, horizon, targets,
 len(quantiles))`, sorted along the last axis. A window of another length or width, or holding NaN or
 infinity, is refused with an error that says so (an `InvalidArgumentError` naming the expected shape),
-never answered with a forecast.
+never answered with a forecast; a model trained with `missing="mask"` reads NaN as a gap (infinity is
+still refused). Calendar columns (`calendar` in the configuration) are input columns like the others: the
+manifest names them, `ForecastPredictor.forecast_csv` computes them from the file's times.
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_rnn.data.timeseries import Normalizer, read_series_csv
+from keras_rnn.data.timeseries import Normalizer
 from keras_rnn.export import read_manifest, write_export
-from keras_rnn.tasks.forecasting.config import ForecastingConfig, column_list, quantile_list
-from keras_rnn.tasks.forecasting.pipeline import input_matrix
+from keras_rnn.tasks.forecasting.config import ForecastingConfig, quantile_list
+from keras_rnn.tasks.forecasting.pipeline import input_matrix, read_series
 
 
 @keras.saving.register_keras_serializable(package="keras_rnn")
@@ -31,14 +33,16 @@ class ForecasterServer(keras.layers.Layer):
         normalizer: the training part's statistics of every input column (targets first).
         input_length, targets: the window length and the number of target columns.
         quantiles: the model's quantiles, or `()` for point forecasts.
+        residual: the network forecasts changes from each target's last observed value in the window.
+        mask: the network reads gaps (NaN) as in `pipeline.network_inputs`.
     """
 
     def __init__(self, model: keras.Model, normalizer: Normalizer, input_length: int, targets: int,
-                 quantiles: tuple[float, ...] = (), residual: bool = True, **kwargs):
+                 quantiles: tuple[float, ...] = (), residual: bool = True, mask: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.model = model
         self.input_length, self.targets, self.quantiles = int(input_length), int(targets), tuple(quantiles)
-        self.residual = bool(residual)
+        self.residual, self.mask = bool(residual), bool(mask)
         self.channels = int(normalizer.mean.size)
         self._mean = tf.constant(normalizer.mean, tf.float32)
         self._std = tf.constant(normalizer.std, tf.float32)
@@ -50,18 +54,34 @@ class ForecasterServer(keras.layers.Layer):
                 tf.shape(inputs)[1:], tf.constant([self.input_length, self.channels]),
                 message=f"inputs must be (batch, {self.input_length}, {self.channels}): the last input_length="
                         f"{self.input_length} steps of the {self.channels} input columns listed in the manifest"),
-            tf.debugging.assert_all_finite(
-                inputs, message="inputs hold NaN or infinity: fill the missing values of the window first"),
+            tf.debugging.assert_equal(
+                tf.reduce_any(tf.math.is_inf(inputs)), False, message="inputs hold infinity")
+            if self.mask else tf.debugging.assert_all_finite(
+                inputs, message="inputs hold NaN or infinity: fill the missing values of the window first (this "
+                                "model was not trained with missing='mask')"),
         ]
         with tf.control_dependencies(checks):
-            outputs = self.model({"inputs": (inputs - self._mean) / self._std}, training=False)
-        # The network forecasts from the window's last values (residual) or from the training mean.
-        base = inputs[:, -1:, : self.targets] if self.residual else self._mean[: self.targets][None, None, :]
+            scaled = (inputs - self._mean) / self._std
+            if self.mask:
+                gaps = tf.math.is_nan(scaled)
+                scaled = tf.concat([tf.where(gaps, tf.zeros_like(scaled), scaled), tf.cast(gaps, tf.float32)], -1)
+            outputs = self.model({"inputs": scaled}, training=False)
+        # The network forecasts from each target's last observed value (residual) or from the training mean.
+        mean = self._mean[: self.targets]
+        base = self._last_observed(inputs[:, :, : self.targets], mean) if self.residual else mean[None, None, :]
         std = self._std[: self.targets]
         if not self.quantiles:
             return {"forecast": outputs * std + base}
         quantiles = tf.sort(outputs, axis=-1) * std[:, None] + base[..., None]
         return {"forecast": quantiles[..., self.quantiles.index(0.5)], "quantiles": quantiles}
+
+    @staticmethod
+    def _last_observed(values, fallback):
+        """`(batch, 1, targets)`: each column's last non-NaN value in the window, `fallback` where none."""
+        observed = tf.logical_not(tf.math.is_nan(values))
+        from_end = tf.argmax(tf.cast(tf.reverse(observed, [1]), tf.int32), axis=1, output_type=tf.int32)
+        last = tf.gather(tf.transpose(values, [0, 2, 1]), tf.shape(values)[1] - 1 - from_end, batch_dims=2)
+        return tf.where(tf.reduce_any(observed, axis=1), last, fallback)[:, None, :]
 
 
 def export_forecaster(path: str, model: keras.Model, normalizer: Normalizer, config: ForecastingConfig,
@@ -74,7 +94,8 @@ def export_forecaster(path: str, model: keras.Model, normalizer: Normalizer, con
     """
     quantiles = quantile_list(config.network.quantiles)
     length = config.windows.input_length
-    server = ForecasterServer(model, normalizer, length, len(targets), quantiles, config.windows.residual)
+    server = ForecasterServer(model, normalizer, length, len(targets), quantiles, config.windows.residual,
+                              mask=config.data.missing == "mask")
     server(tf.zeros([1, length, normalizer.mean.size]))  # builds the layer: ExportArchive tracks built layers
     archive = keras.export.ExportArchive()
     archive.track(server)
@@ -90,6 +111,7 @@ def export_forecaster(path: str, model: keras.Model, normalizer: Normalizer, con
     manifest = {
         "task": "forecasting", "targets": targets, "features": features, "input_columns": targets + features,
         "input_length": length, "horizon": config.windows.horizon, "quantiles": list(quantiles),
+        "accepts_missing_values": config.data.missing == "mask",
         "normalizer": normalizer.to_dict(),
         "config": config.to_dict(), "validation_metrics": metrics or {},
         "signature": {"inputs": {"inputs": f"float32 (batch, {length}, {len(targets) + len(features)})"},
@@ -124,10 +146,7 @@ class ForecastPredictor:
     def forecast_csv(self, path: str) -> list[dict]:
         """The horizon after the last row of a CSV holding the training run's columns: one row a future step,
         `{"time", <target>: value, <target>_q<q>: value, ...}` (times continue the file's step)."""
-        config = ForecastingConfig.from_dict(self.manifest["config"])
-        series = read_series_csv(path, time_columns=column_list(config.data.time_columns),
-                                 target_columns=self.manifest["targets"],
-                                 feature_columns=self.manifest["features"] or None, missing=config.data.missing)
+        series = read_series(ForecastingConfig.from_dict(self.manifest["config"]), path)
         length = self.manifest["input_length"]
         if len(series) < length:
             raise ValueError(f"{path}: {len(series):,} rows, fewer than the input_length={length} the model reads.")
