@@ -4,6 +4,7 @@ import re
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_rnn.models.classifier import CELLS, article_example_model, build_sentiment_model
 from keras_rnn.models.pooling import MaskedSequencePooling
@@ -130,3 +131,12 @@ def test_ngram_bag_lets_the_model_fit_a_bigram_rule():
     model.compile(keras.optimizers.Adam(0.05), "binary_crossentropy", metrics=["accuracy"])
     history = model.fit(x, y, epochs=30, batch_size=32, verbose=0)
     assert history.history["accuracy"][-1] > 0.95
+
+
+def test_max_pooling_in_float16_gives_zeros_not_nan_for_a_row_without_steps():
+    """The masked positions get float16's lowest value (a -1e9 fill is -inf there, and -inf * 0 is NaN)."""
+    inputs = tf.constant(np.arange(12).reshape(2, 3, 2), tf.float16)
+    mask = tf.constant([[True, True, False], [False, False, False]])
+    pooled = MaskedSequencePooling("max_mean", dtype="float16")(inputs, mask=mask).numpy()
+    assert pooled.dtype == np.float16 and np.isfinite(pooled).all()
+    np.testing.assert_array_equal(pooled, [[2, 3, 1, 2], [0, 0, 0, 0]])

@@ -147,3 +147,56 @@ def test_token_accuracy_and_perplexity_skip_padding():
     assert float(accuracy.result()) == 0.5
     log_p = logits[0] - np.log(np.exp(logits[0]).sum(-1, keepdims=True))
     assert float(perplexity.result()) == pytest.approx(np.exp(-(log_p[0, 1] + log_p[1, 2]) / 2), rel=1e-4)
+
+
+# --- GPU paths: cuDNN eligibility and mixed precision ------------------------------------------------
+
+def seq2seq_recurrent_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """Every recurrent layer of a seq2seq model's encoder and decoder (both directions of a bidirectional)."""
+    found = []
+    for rnn in model.get_layer("encoder").rnns + model.get_layer("decoder").rnns:
+        found += [rnn.forward_layer, rnn.backward_layer] if isinstance(rnn, keras.layers.Bidirectional) else [rnn]
+    return found
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+@pytest.mark.parametrize("builder", ["translation", "summarization"])
+def test_every_seq2seq_rnn_stays_cudnn_eligible(cell, builder):
+    """Keras runs a GRU / LSTM on the cuDNN kernel only with these settings (and right padding, which the
+    batching gives); anything else falls back to the step-by-step loop, several times slower on a GPU."""
+    from keras_rnn.models.seq2seq import build_summarization_model
+
+    options = {**SMALL, "cell": cell, "encoder_layers": 2, "decoder_layers": 2, "bidirectional": True,
+               "dropout": 0.3}
+    model = (build_translation_model(30, 25, **options) if builder == "translation"
+             else build_summarization_model(30, **options))
+    layers = seq2seq_recurrent_layers(model)
+    assert len(layers) == 6  # 2 bidirectional encoder layers, 2 decoder layers
+    for layer in layers:
+        config = layer.get_config()
+        assert config["activation"] == "tanh" and config["recurrent_activation"] == "sigmoid"
+        assert config["recurrent_dropout"] == 0 and config["unroll"] is False and config["use_bias"] is True
+        assert config.get("use_cudnn", "auto") in ("auto", True)
+        if cell == "gru":
+            assert config["reset_after"] is True
+
+
+@pytest.mark.parametrize("variant", [dict(attention="luong"), dict(attention="bahdanau"),
+                                     dict(attention="bahdanau", copy=True, coverage=True)],
+                         ids=["luong", "bahdanau", "copy-coverage"])
+def test_mixed_float16_masks_stay_finite_even_for_an_all_padding_source(variant):
+    """Masked scores are set to the dtype's lowest value: a float16 -1e9 is -inf, and a source row with no
+    real token then gave NaN attention weights."""
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        keras.utils.set_random_seed(3)
+        model = build_seq2seq_model(30, 25, **{**SMALL, **variant})
+        source = np.array([[4, 5, 6, 7], [0, 0, 0, 0]], np.int32)
+        inputs = {"source_ids": source, "decoder_input_ids": DECODER_IN}
+        if variant.get("copy"):
+            inputs["source_extended_ids"] = source  # no out-of-vocabulary source word
+        outputs = model(inputs).numpy()
+        assert model.get_layer("encoder").compute_dtype == "float16"
+        assert np.isfinite(outputs).all()
+    finally:
+        keras.mixed_precision.set_global_policy("float32")

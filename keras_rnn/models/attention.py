@@ -14,6 +14,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_rnn.models.masking import lowest_value
 from keras_rnn.validation import validate_choice, validate_positive_int
 
 
@@ -21,7 +22,7 @@ def _masked_softmax(scores, mask):
     """Softmax over the last axis where `mask` is True; rows with no True get all zeros."""
     if mask is not None:
         mask = ops.cast(mask, "bool")
-        scores = ops.where(mask, scores, ops.full_like(scores, -1e9))
+        scores = ops.where(mask, scores, ops.full_like(scores, lowest_value(scores.dtype)))
     # Written out rather than ops.softmax, which warns on every one-token source.
     exp = ops.exp(scores - ops.max(scores, axis=-1, keepdims=True))
     weights = exp / ops.sum(exp, axis=-1, keepdims=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_rnn.models.masking import lowest_value
 from keras_rnn.validation import validate_choice
 
 POOLING_MODES = ("max", "mean", "max_mean", "sum")
@@ -44,7 +45,7 @@ class MaskedSequencePooling(keras.layers.Layer):
         weights = ops.cast(ops.expand_dims(mask, -1), inputs.dtype)
         pooled = []
         if self.mode in ("max", "max_mean"):
-            lowest = ops.full_like(inputs, -1e9)
+            lowest = ops.full_like(inputs, lowest_value(inputs.dtype))
             maximum = ops.max(ops.where(ops.expand_dims(mask, -1), inputs, lowest), axis=1)
             has_steps = ops.max(weights, axis=1)
             pooled.append(maximum * has_steps)

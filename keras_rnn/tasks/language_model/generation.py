@@ -57,7 +57,9 @@ def step_function(lm: RecurrentLanguageModel):
         logits, states = lm(ids[:, tf.newaxis], initial_state=list(state), return_state=True, training=False)
         # Neither padding (never a training target) nor the out-of-vocabulary token (it would print as
         # "[UNK]") is generated.
-        logits = tf.concat([tf.fill([tf.shape(logits)[0], 2], tf.cast(-1e9, logits.dtype)), logits[:, 0, 2:]], axis=1)
+        # Decoding scores in float32 (a float16 -1e9 would be -inf).
+        logits = tf.cast(logits[:, 0], tf.float32)
+        logits = tf.concat([tf.fill([tf.shape(logits)[0], 2], -1e9), logits[:, 2:]], axis=1)
         return logits, tuple(states), None
 
     return step_fn
