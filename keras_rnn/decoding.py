@@ -17,8 +17,13 @@ Each step computes only the hypotheses still running: finished ones, and in beam
 hypothesis of an example whose result can no longer change, are left out (gathered away and scattered
 back), so `n` shrinks as outputs end. Beam search keeps `batch * beam_width` hypotheses: it repeats the
 state for each beam and reorders it as beams are chosen, while `context` stays one row per example and
-is gathered for the hypotheses of each step. Put per-example tensors in `state` or `context`, never in
-the step function's closure.
+is gathered for the hypotheses of each step (and reused while they are the same). Put per-example
+tensors in `state` or `context`, never in the step function's closure.
+
+Nothing inside the loop grows with the output: each step writes its tokens and attention rows (and in
+beam search each new hypothesis's parent, the hypothesis it extends) to `tf.TensorArray`s, and beam search
+follows the parents back from the winners once, at the end, to read their tokens and attention. Only
+n-gram blocking keeps every hypothesis's tokens so far as a tensor, since it reads them all every step.
 """
 
 from __future__ import annotations
@@ -315,24 +320,39 @@ def _float32(tensor):
     return None if tensor is None else tf.cast(tensor, tf.float32)
 
 
-def _run_live_step(step_fn, token, step, state, context, live, context_row):
+def _same_rows(rows, cached_rows):
+    """Whether two `(n,)` int vectors are equal (sizes first, so that different sizes compare as unequal)."""
+    return tf.cond(tf.equal(tf.size(rows), tf.size(cached_rows)),
+                   lambda: tf.reduce_all(tf.equal(rows, cached_rows)), lambda: tf.constant(False))
+
+
+def _run_live_step(step_fn, token, step, state, live, context_row, context, cache):
     """Runs `step_fn` on the hypotheses where `live` is true only.
 
     Returns their indices, their logits `(n_live, vocab)`, the full state with their rows updated
-    (the others kept) and the full attention (zero in the rows not computed). `context_row[i]` is the
-    context row (the example) of hypothesis `i`.
+    (the others kept), the full attention (zero in the rows not computed) and the context cache.
+    `context_row[i]` is the context row (the example) of hypothesis `i`. `cache` is `(rows, gathered)`:
+    the context rows the previous step gathered and the gathered context; it is reused while the live
+    hypotheses' examples are the same (all of them while every hypothesis runs; between two endings
+    otherwise), since gathering the encoder memory for every hypothesis costs as much as a sizeable part
+    of the step itself.
     """
     n = tf.shape(token)[0]
     index = tf.cast(tf.where(live)[:, 0], tf.int32)
-    logits, live_state, attention = step_fn(
-        tf.gather(token, index), step, _gather(state, index), _gather(context, tf.gather(context_row, index)))
+    rows = tf.gather(context_row, index)
+    cached_rows, cached = cache
+    if tf.nest.flatten(context):
+        live_context = tf.cond(_same_rows(rows, cached_rows), lambda: cached, lambda: _gather(context, rows))
+    else:
+        live_context = context
+    logits, live_state, attention = step_fn(tf.gather(token, index), step, _gather(state, index), live_context)
     scatter = lambda full, part: tf.tensor_scatter_nd_update(  # noqa: E731
         full, index[:, tf.newaxis], tf.cast(part, full.dtype))
     state = tf.nest.map_structure(scatter, state, live_state)
     if attention is not None:
         attention = _float32(attention)
         attention = tf.scatter_nd(index[:, tf.newaxis], attention, tf.stack([n, tf.shape(attention)[-1]]))
-    return index, _float32(logits), state, attention
+    return index, _float32(logits), state, attention, (rows, live_context)
 
 
 def dynamic_decode(
@@ -382,49 +402,59 @@ def dynamic_decode(
 def _token_by_token_decode(step_fn, start_ids, end_id, state, context, max_length, min_length, strategy,
                            no_repeat_ngram_size=0):
     """Greedy search and sampling: one hypothesis per example. Every step computes the whole batch:
-    leaving finished rows out (as beam search does) measured slower at these batch sizes."""
+    leaving finished rows out (as beam search does) measured slower at these batch sizes.
+
+    Each step's tokens and attention rows go to `TensorArray`s, stacked once at the end; only n-gram
+    blocking keeps the tokens so far as a tensor (it reads all of them at every step anyway)."""
     batch = tf.shape(start_ids)[0]
     logits, state, attention = step_fn(start_ids, tf.constant(0, tf.int32), state, context)
     has_attention = attention is not None
 
-    def advance(step, logits, attention, finished, total, lengths, ids, attention_ta):
+    def advance(step, logits, attention, finished, total, lengths, history, token_ta, attention_ta):
         logits = _suppress_end_before(_float32(logits), step, min_length, end_id)
         if no_repeat_ngram_size:
-            logits = block_repeated_ngrams(logits, ids, no_repeat_ngram_size)
+            logits = block_repeated_ngrams(logits, history, no_repeat_ngram_size)
         token = strategy.select(logits, step)
         token = tf.where(finished, tf.zeros_like(token), token)
         token_log_p = tf.gather(logits, token, batch_dims=1) - tf.reduce_logsumexp(logits, axis=-1)
         total += tf.where(finished, 0.0, token_log_p)
         lengths += tf.cast(tf.logical_not(finished), tf.int32)
-        ids = tf.concat([ids, token[:, tf.newaxis]], axis=1)
+        if no_repeat_ngram_size:
+            history = tf.concat([history, token[:, tf.newaxis]], axis=1)
+        token_ta = token_ta.write(step, token)
         if has_attention:
             attention_ta = attention_ta.write(step, _float32(attention))
         finished = tf.logical_or(finished, tf.equal(token, end_id))
-        return token, finished, total, lengths, ids, attention_ta
+        return token, finished, total, lengths, history, token_ta, attention_ta
 
+    token_ta = tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=[None])
     attention_ta = tf.TensorArray(tf.float32, size=0, dynamic_size=True) if has_attention else ()
+    history = tf.zeros([batch, 0], tf.int32) if no_repeat_ngram_size else ()
     finished = tf.zeros([batch], tf.bool)
     total = tf.zeros([batch], tf.float32)
     lengths = tf.zeros([batch], tf.int32)
-    token, finished, total, lengths, ids, attention_ta = advance(
-        tf.constant(0, tf.int32), logits, attention, finished, total, lengths, tf.zeros([batch, 0], tf.int32),
-        attention_ta)
+    token, finished, total, lengths, history, token_ta, attention_ta = advance(
+        tf.constant(0, tf.int32), logits, attention, finished, total, lengths, history, token_ta, attention_ta)
 
-    def cond(step, token, state, finished, total, lengths, ids, attention_ta):
+    def cond(step, token, state, finished, total, lengths, history, token_ta, attention_ta):
         return tf.logical_and(step < max_length, tf.logical_not(tf.reduce_all(finished)))
 
-    def body(step, token, state, finished, total, lengths, ids, attention_ta):
+    def body(step, token, state, finished, total, lengths, history, token_ta, attention_ta):
         logits, state, attention = step_fn(token, step, state, context)
-        token, finished, total, lengths, ids, attention_ta = advance(
-            step, logits, attention, finished, total, lengths, ids, attention_ta)
-        return step + 1, token, state, finished, total, lengths, ids, attention_ta
+        token, finished, total, lengths, history, token_ta, attention_ta = advance(
+            step, logits, attention, finished, total, lengths, history, token_ta, attention_ta)
+        return step + 1, token, state, finished, total, lengths, history, token_ta, attention_ta
 
+    any_shape = lambda _: tf.TensorShape(None)  # noqa: E731
     invariants = (tf.TensorShape([]), tf.TensorShape([None]), tf.nest.map_structure(lambda t: t.shape, state),
                   tf.TensorShape([None]), tf.TensorShape([None]), tf.TensorShape([None]),
-                  tf.TensorShape([None, None]), tf.nest.map_structure(lambda _: tf.TensorShape(None), attention_ta))
-    _, _, _, finished, total, lengths, ids, attention_ta = tf.while_loop(
-        cond, body, (tf.constant(1, tf.int32), token, state, finished, total, lengths, ids, attention_ta),
+                  tf.nest.map_structure(lambda _: tf.TensorShape([None, None]), history),
+                  any_shape(token_ta), tf.nest.map_structure(any_shape, attention_ta))
+    _, _, _, finished, total, lengths, _, token_ta, attention_ta = tf.while_loop(
+        cond, body, (tf.constant(1, tf.int32), token, state, finished, total, lengths, history, token_ta,
+                     attention_ta),
         shape_invariants=invariants)
+    ids = tf.transpose(token_ta.stack())
     ended = tf.cast(tf.reduce_any(tf.equal(ids, end_id), axis=1), tf.int32)
     attention = tf.transpose(attention_ta.stack(), [1, 0, 2]) if has_attention else None
     return DecodingResult(ids=ids, lengths=lengths - ended, log_probs=total, attention=attention)
@@ -432,6 +462,12 @@ def _token_by_token_decode(step_fn, start_ids, end_id, state, context, max_lengt
 
 def _beam_decode(step_fn, start_ids, end_id, state, context, max_length, min_length, strategy: BeamSearch,
                  no_repeat_ngram_size=0):
+    """Beam search. Every step writes each hypothesis's new token and its parent (the hypothesis of the
+    previous step it extends) to `TensorArray`s, and the attention rows the step computed to a third; the
+    winners' tokens and attention are read back once, following the parents from the last step to the
+    first. Nothing grows with the output length inside the loop, except with n-gram blocking: that needs
+    the tokens so far of every live hypothesis at every step, so it alone keeps them as an `(n, t)` int32
+    tensor reordered by parent (what `block_repeated_ngrams` reads every step is of that size anyway)."""
     width = strategy.beam_width
     batch = tf.shape(start_ids)[0]
     n = batch * width
@@ -450,7 +486,7 @@ def _beam_decode(step_fn, start_ids, end_id, state, context, max_length, min_len
         top_logits, top_tokens = top_k(logits, width)
         return top_logits - tf.reduce_logsumexp(logits, axis=-1, keepdims=True), top_tokens
 
-    def advance(top_log_p, top_tokens, attention, state, frozen, finished, total, lengths, ids, attention_history):
+    def advance(step, top_log_p, top_tokens, attention, state, frozen, finished, total, lengths, history, arrays):
         top_log_p = tf.where(frozen[:, tf.newaxis], frozen_log_p[tf.newaxis, :], top_log_p)
         top_tokens = tf.where(frozen[:, tf.newaxis], tf.zeros_like(top_tokens), top_tokens)
         candidate_total = total[:, tf.newaxis] + top_log_p                              # (n, width)
@@ -465,12 +501,16 @@ def _beam_decode(step_fn, start_ids, end_id, state, context, max_length, min_len
         lengths = tf.gather(candidate_lengths, parent)
         finished = tf.logical_or(tf.gather(finished, parent), tf.equal(token, end_id))
         state = _gather(state, parent)
-        ids = tf.concat([tf.gather(ids, parent), token[:, tf.newaxis]], axis=1)
+        if no_repeat_ngram_size:
+            history = tf.concat([tf.gather(history, parent), token[:, tf.newaxis]], axis=1)
+        token_ta, parent_ta, attention_ta = arrays
+        token_ta = token_ta.write(step, token)
+        parent_ta = parent_ta.write(step, parent)
         if has_attention:
-            # Frozen hypotheses were not computed: their attention is zero.
-            attention_history = tf.concat(
-                [tf.gather(attention_history, parent), tf.gather(attention, parent)[:, tf.newaxis, :]], axis=1)
-        return token, state, finished, total, lengths, ids, attention_history
+            # The rows the step computed (frozen hypotheses were not: zero); hypothesis `i`'s row is
+            # `parent[i]`, read when backtracking.
+            attention_ta = attention_ta.write(step, attention)
+        return token, state, finished, total, lengths, history, (token_ta, parent_ta, attention_ta)
 
     # The first step has one live hypothesis per example: compute it once, then copy it to every beam.
     step = tf.constant(0, tf.int32)
@@ -479,16 +519,19 @@ def _beam_decode(step_fn, start_ids, end_id, state, context, max_length, min_len
     top_log_p, top_tokens = candidates(_float32(logits), step)
     top_log_p, top_tokens, state = tile_for_beam((top_log_p, top_tokens, state), width)
     attention = tile_for_beam(_float32(attention), width) if has_attention else None
-    source_length = tf.shape(attention)[-1] if has_attention else 0
     # Only the first beam of each example is live at the start, so the first step does not pick
     # the same token `width` times.
     total = tf.tile(frozen_log_p, [batch])
     finished = tf.zeros([n], tf.bool)
     lengths = tf.zeros([n], tf.int32)
-    ids = tf.zeros([n, 0], tf.int32)
-    attention_history = tf.zeros([n, 0, source_length], tf.float32)
-    token, state, finished, total, lengths, ids, attention_history = advance(
-        top_log_p, top_tokens, attention, state, finished, finished, total, lengths, ids, attention_history)
+    history = tf.zeros([n, 0], tf.int32) if no_repeat_ngram_size else ()
+    arrays = (tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=[None]),
+              tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=[None]),
+              tf.TensorArray(tf.float32, size=0, dynamic_size=True) if has_attention else ())
+    token, state, finished, total, lengths, history, arrays = advance(
+        step, top_log_p, top_tokens, attention, state, finished, finished, total, lengths, history, arrays)
+    # Every hypothesis runs after the first step unless it ended there: the context of all of them.
+    cache = (example, _gather(context, example))
 
     def settled(finished, total, lengths):
         """Examples whose best finished hypothesis no live one can overtake: a live hypothesis only loses
@@ -501,44 +544,56 @@ def _beam_decode(step_fn, start_ids, end_id, state, context, max_length, min_len
             tf.reshape(tf.where(finished, NEG_INF, total / strategy.penalty(max_length)), [batch, width]), axis=1)
         return finished_best >= live_bound
 
-    def cond(step, token, state, finished, total, lengths, ids, attention_history):
+    def cond(step, token, state, finished, total, lengths, history, arrays, cache):
         return tf.logical_and(step < max_length, tf.logical_not(tf.reduce_all(settled(finished, total, lengths))))
 
-    def body(step, token, state, finished, total, lengths, ids, attention_history):
+    def body(step, token, state, finished, total, lengths, history, arrays, cache):
         # Finished hypotheses and settled examples need no new logits: leaving them out of the step is
         # what makes the steps after the first endings cheaper.
         frozen = tf.logical_or(finished, tf.gather(settled(finished, total, lengths), example))
-        live, logits, state, attention = _run_live_step(
-            step_fn, token, step, state, context, tf.logical_not(frozen), example)
-        live_log_p, live_tokens = candidates(logits, step, tf.gather(ids, live) if no_repeat_ngram_size else None)
+        live, logits, state, attention, cache = _run_live_step(
+            step_fn, token, step, state, tf.logical_not(frozen), example, context, cache)
+        live_log_p, live_tokens = candidates(logits, step, tf.gather(history, live) if no_repeat_ngram_size else None)
         top_log_p = tf.scatter_nd(live[:, tf.newaxis], live_log_p, [n, width])
         top_tokens = tf.scatter_nd(live[:, tf.newaxis], live_tokens, [n, width])
-        token, state, finished, total, lengths, ids, attention_history = advance(
-            top_log_p, top_tokens, attention, state, frozen, finished, total, lengths, ids, attention_history)
-        return step + 1, token, state, finished, total, lengths, ids, attention_history
+        token, state, finished, total, lengths, history, arrays = advance(
+            step, top_log_p, top_tokens, attention, state, frozen, finished, total, lengths, history, arrays)
+        return step + 1, token, state, finished, total, lengths, history, arrays, cache
 
     invariants = (tf.TensorShape([]), tf.TensorShape([None]), tf.nest.map_structure(_loose_shape, state),
                   tf.TensorShape([None]), tf.TensorShape([None]), tf.TensorShape([None]),
-                  tf.TensorShape([None, None]), tf.TensorShape([None, None, None]))
-    _, _, _, finished, total, lengths, ids, attention_history = tf.while_loop(
-        cond, body, (tf.constant(1, tf.int32), token, state, finished, total, lengths, ids, attention_history),
+                  tf.nest.map_structure(lambda _: tf.TensorShape([None, None]), history),
+                  tf.nest.map_structure(lambda _: tf.TensorShape(None), arrays),
+                  (tf.TensorShape([None]), tf.nest.map_structure(_loose_shape, cache[1])))
+    _, _, _, finished, total, lengths, _, arrays, _ = tf.while_loop(
+        cond, body, (tf.constant(1, tf.int32), token, state, finished, total, lengths, history, arrays, cache),
         shape_invariants=invariants)
 
     scores = tf.reshape(total / strategy.penalty(lengths), [batch, width])
     best = tf.range(batch) * width + tf.argmax(scores, axis=1, output_type=tf.int32)
-    # Other beams may have run on after the chosen ones ended: drop the columns that are padding only.
+    # Other beams may have run on after the chosen ones ended: drop the steps that are padding only.
     best_lengths = tf.gather(lengths, best)
     steps = tf.reduce_max(best_lengths)
-    ids = tf.gather(ids, best)[:, :steps]
+    token_ta, parent_ta, attention_ta = arrays
+    # Backtrack: `source[t]` is the hypothesis of step t - 1 that the winner's ancestor at step t extends
+    # (the row step t computed for it), so `source[t + 1]` is that ancestor itself; the winner is last.
+    source = tf.scan(lambda row, parent: tf.gather(parent, row), parent_ta.stack(), initializer=best,
+                     reverse=True)                                                        # (steps taken, batch)
+    source, ancestor = source[:steps], tf.concat([source[1:], best[tf.newaxis]], axis=0)[:steps]
+    ids = tf.transpose(tf.gather(token_ta.stack()[:steps], ancestor, batch_dims=1))
     ended = tf.cast(tf.reduce_any(tf.equal(ids, end_id), axis=1), tf.int32)
+    if has_attention:
+        attention = tf.transpose(tf.gather(attention_ta.stack()[:steps], source, batch_dims=1), [1, 0, 2])
     return DecodingResult(
         ids=ids,
         lengths=best_lengths - ended,
         log_probs=tf.gather(total, best),
-        attention=tf.gather(attention_history, best)[:, :steps] if has_attention else None,
+        attention=attention if has_attention else None,
     )
 
 
 def _loose_shape(tensor):
-    shape = tensor.shape.as_list()
-    return tf.TensorShape([None] + shape[1:])
+    """`tensor`'s shape with its first dimension (the hypotheses) unknown."""
+    if tensor.shape.rank is None:
+        return tf.TensorShape(None)
+    return tf.TensorShape([None] + tensor.shape.as_list()[1:])

@@ -420,3 +420,200 @@ def test_block_repeated_ngrams_and_its_errors():
     with pytest.raises(ValueError, match="`no_repeat_ngram_size`: -1"):
         dynamic_decode(markov_step(looping_transitions()), tf.constant([START]), END, (), max_length=3,
                        no_repeat_ngram_size=-1)
+
+
+# A reference: beam search and greedy search written out plainly in NumPy, over a step function whose
+# logits and attention depend on the whole history of a hypothesis (through a running hash), so that a
+# hypothesis credited with the wrong parent gets different tokens, log-probabilities or attention.
+
+REF_VOCAB, REF_STATES, REF_SOURCE = 23, 97, 6
+
+
+def reference_tables(seed):
+    rng = np.random.default_rng(seed)
+    logits = (rng.normal(size=(REF_STATES, REF_VOCAB)) * 2).astype(np.float32)
+    logits[:, 0] -= 20.0  # padding is a token like any other to decoding, but rarely likely
+    attention = rng.uniform(size=(REF_STATES, REF_SOURCE)).astype(np.float32)
+    return logits, attention
+
+
+def reference_context(batch, seed):
+    """Per-example context: a bias on the end token (so examples end after different numbers of steps,
+    some never) and a source mask of a different length for each example."""
+    rng = np.random.default_rng(seed + 1)
+    bias = np.zeros((batch, REF_VOCAB), np.float32)
+    bias[:, END] = rng.uniform(-2.0, 4.0, size=batch).astype(np.float32)
+    lengths = rng.integers(2, REF_SOURCE + 1, size=batch)
+    mask = (np.arange(REF_SOURCE)[np.newaxis, :] < lengths[:, np.newaxis]).astype(np.float32)
+    return bias, mask
+
+
+def hashed_step(tables):
+    """`step_fn` for `dynamic_decode`: state is each hypothesis's running hash of its tokens."""
+    logits_table, attention_table = (tf.constant(t) for t in tables)
+
+    def step_fn(ids, step, state, context):
+        history_hash, = state
+        bias, mask = context
+        history_hash = (history_hash * 31 + ids + 7) % REF_STATES
+        attention = tf.gather(attention_table, history_hash)[:, :tf.shape(mask)[1]] * mask
+        return tf.gather(logits_table, history_hash) + bias, (history_hash,), attention
+
+    return step_fn
+
+
+def numpy_step(tables, token, history_hash, bias, mask):
+    logits_table, attention_table = tables
+    history_hash = (history_hash * 31 + token + 7) % REF_STATES
+    attention = attention_table[history_hash][..., :mask.shape[-1]] * mask
+    return logits_table[history_hash] + bias, history_hash, attention
+
+
+def masked_log_softmax(logits, tokens, step, min_length, ngram):
+    """Log-probabilities (float64) after the end token's suppression before `min_length` and n-gram
+    blocking: a blocked token's logit becomes -1e9, as in `dynamic_decode`."""
+    logits = logits.astype(np.float64)
+    if step < min_length:
+        logits[END] = -1e9
+    if ngram and len(tokens) >= ngram - 1:
+        prefix = tuple(tokens[len(tokens) - (ngram - 1):])
+        for i in range(len(tokens) - ngram + 1):
+            if tuple(tokens[i:i + ngram - 1]) == prefix:
+                logits[tokens[i + ngram - 1]] = -1e9
+    top = logits.max()
+    return logits - (top + np.log(np.exp(logits - top).sum()))
+
+
+def reference_beam(tables, starts, hashes, bias, mask, *, width, max_length, min_length, alpha, ngram):
+    """Per example: `width` hypotheses; a finished one stays in the beam and continues with padding at
+    no cost and no added length (attention zero); every live one is extended by every token; the `width`
+    best candidates by GNMT-penalised score go on. Returns the best hypothesis of each example after
+    `max_length` steps, the ids of all padded to the longest (end token included)."""
+    def penalty(length):
+        return ((5.0 + length) / 6.0) ** alpha
+
+    results = []
+    for b in range(len(starts)):
+        # (tokens, total, finished, hash, attention rows)
+        beam = [([], 0.0, False, int(hashes[b]), [])]
+        for step in range(max_length):
+            candidates = []
+            for tokens, total, finished, history_hash, rows in beam:
+                if finished:
+                    candidates.append((tokens + [0], total, True, history_hash, rows + [np.zeros_like(mask[b])]))
+                    continue
+                previous = tokens[-1] if tokens else int(starts[b])
+                logits, new_hash, attention = numpy_step(tables, previous, history_hash, bias[b], mask[b])
+                log_p = masked_log_softmax(logits, tokens, step, min_length, ngram)
+                for token in range(REF_VOCAB):
+                    candidates.append((tokens + [token], total + log_p[token], token == END, int(new_hash),
+                                       rows + [attention]))
+            candidates.sort(key=lambda c: -c[1] / penalty(_emitted(c[0])))
+            beam = candidates[:width]
+        best = max(beam, key=lambda c: c[1] / penalty(_emitted(c[0])))
+        results.append(best)
+    steps = max(_emitted(tokens) for tokens, *_ in results)
+    ids = np.array([tokens[:steps] for tokens, *_ in results], np.int32)
+    attention = np.array([rows[:steps] for *_, rows in results], np.float32)
+    lengths = [_emitted(tokens) - (END in tokens) for tokens, *_ in results]
+    return ids, np.array(lengths), np.array([total for _, total, *_ in results]), attention
+
+
+def _emitted(tokens):
+    """Tokens up to and including the end token (what a hypothesis's length counts)."""
+    return tokens.index(END) + 1 if END in tokens else len(tokens)
+
+
+def reference_greedy(tables, starts, hashes, bias, mask, *, max_length, min_length, ngram):
+    """Every row takes its most likely token; a finished row is fed padding and adds nothing, but its
+    attention is still recorded; stops when every row has ended or after `max_length` steps."""
+    batch = len(starts)
+    tokens, hashes = [[] for _ in range(batch)], np.array(hashes)
+    previous, finished = np.array(starts), np.zeros(batch, bool)
+    totals, rows = np.zeros(batch), []
+    for step in range(max_length):
+        logits, hashes, attention = numpy_step(tables, previous, hashes, bias, mask)
+        rows.append(attention)
+        for b in range(batch):
+            log_p = masked_log_softmax(logits[b], tokens[b], step, min_length, ngram)
+            token = 0 if finished[b] else int(np.argmax(log_p))
+            totals[b] += 0.0 if finished[b] else log_p[token]
+            tokens[b].append(token)
+            finished[b] |= token == END
+        previous = np.array([t[-1] for t in tokens])
+        if finished.all():
+            break
+    lengths = [_emitted(t) - (END in t) for t in tokens]
+    return np.array(tokens, np.int32), np.array(lengths), totals, np.stack(rows, axis=1)
+
+
+@pytest.mark.parametrize("width, max_length, min_length, alpha, ngram, batch", [
+    (1, 9, 0, 0.0, 0, 5), (2, 12, 0, 0.0, 0, 6), (3, 10, 3, 0.6, 0, 7), (4, 14, 0, 1.0, 2, 5),
+    (5, 8, 2, 0.6, 1, 4), (3, 11, 0, 0.0, 3, 6), (5, 15, 0, 2.0, 0, 3),
+])
+def test_beam_search_equals_a_plain_reference(width, max_length, min_length, alpha, ngram, batch):
+    seed = width * 100 + max_length
+    tables = reference_tables(seed)
+    bias, mask = reference_context(batch, seed)
+    starts = np.full(batch, START, np.int32)
+    hashes = np.arange(batch, dtype=np.int32) * 11
+    result = dynamic_decode(hashed_step(tables), tf.constant(starts), END, (tf.constant(hashes),),
+                            context=(tf.constant(bias), tf.constant(mask)), max_length=max_length,
+                            min_length=min_length, strategy=BeamSearch(width, length_penalty=alpha),
+                            no_repeat_ngram_size=ngram)
+    ids, lengths, log_probs, attention = reference_beam(
+        tables, starts, hashes, bias, mask, width=width, max_length=max_length, min_length=min_length,
+        alpha=alpha, ngram=ngram)
+    assert result.ids.numpy().tolist() == ids.tolist()
+    assert result.lengths.numpy().tolist() == lengths.tolist()
+    np.testing.assert_allclose(result.log_probs.numpy(), log_probs, rtol=1e-5)
+    np.testing.assert_array_equal(result.attention.numpy(), attention)
+    # The cases are meant to cover examples that end at different steps and ones that never end.
+    assert len(set(lengths.tolist())) > 1
+
+
+@pytest.mark.parametrize("max_length, min_length, ngram", [(9, 0, 0), (12, 3, 2), (7, 0, 1)])
+def test_greedy_search_equals_a_plain_reference(max_length, min_length, ngram):
+    batch, seed = 6, max_length
+    tables = reference_tables(seed)
+    bias, mask = reference_context(batch, seed)
+    starts = np.full(batch, START, np.int32)
+    hashes = np.arange(batch, dtype=np.int32) * 5
+    result = dynamic_decode(hashed_step(tables), tf.constant(starts), END, (tf.constant(hashes),),
+                            context=(tf.constant(bias), tf.constant(mask)), max_length=max_length,
+                            min_length=min_length, no_repeat_ngram_size=ngram)
+    ids, lengths, log_probs, attention = reference_greedy(
+        tables, starts, hashes, bias, mask, max_length=max_length, min_length=min_length, ngram=ngram)
+    assert result.ids.numpy().tolist() == ids.tolist()
+    assert result.lengths.numpy().tolist() == lengths.tolist()
+    np.testing.assert_allclose(result.log_probs.numpy(), log_probs, rtol=1e-5)
+    np.testing.assert_array_equal(result.attention.numpy(), attention)
+
+
+@pytest.mark.parametrize("strategy, ngram", [
+    (GreedySearch(), 0), (GreedySearch(), 2), (BeamSearch(3, 0.6), 0), (BeamSearch(4), 2),
+], ids=["greedy", "greedy-ngram", "beam", "beam-ngram"])
+def test_decoding_traces_with_unknown_batch_and_source_length(strategy, ngram):
+    """One trace over unknown batch size, source length and maximum length (as an export traces it)
+    gives what eager decoding gives, for batches of two shapes."""
+    step_fn = hashed_step(reference_tables(3))
+
+    def run(starts, hashes, bias, mask, max_length):
+        result = dynamic_decode(step_fn, starts, END, (hashes,), context=(bias, mask), max_length=max_length,
+                                min_length=2, strategy=strategy, no_repeat_ngram_size=ngram)
+        return result.ids, result.lengths, result.log_probs, result.attention
+
+    traced = tf.function(run, input_signature=[
+        tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.int32), tf.TensorSpec([None, None], tf.float32),
+        tf.TensorSpec([None, None], tf.float32), tf.TensorSpec([], tf.int32)])
+    concrete = traced.get_concrete_function()
+    assert concrete.structured_outputs[3].shape.as_list() == [None, None, None]
+    for batch, source_length, max_length in ((5, REF_SOURCE, 10), (2, 4, 6)):
+        bias, mask = reference_context(batch, batch)
+        inputs = (tf.fill([batch], START), tf.range(batch) * 3, tf.constant(bias),
+                  tf.constant(mask[:, :source_length]), tf.constant(max_length))
+        want = run(*inputs)
+        got = concrete(*inputs)
+        for w, g in zip(want, got):
+            np.testing.assert_array_equal(g.numpy(), w.numpy())
+    assert traced.experimental_get_tracing_count() == 1
