@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import papermill
 import pytest
 
@@ -22,7 +23,7 @@ NOTEBOOKS = ROOT / "notebooks"
 # The line the last cell of every notebook prints
 WALL_TIME = r"^wall time [\d,]+ s \(setup cell to here\) on \d+ CPU cores"
 NAMES = ["01_sentiment.ipynb", "02_translation.ipynb", "03_summarization.ipynb", "04_tuning.ipynb",
-         "05_language_model.ipynb", "06_tagging.ipynb"]
+         "05_language_model.ipynb", "06_tagging.ipynb", "07_forecasting.ipynb"]
 
 
 def execute(name: str, tmp_path: Path, monkeypatch, **parameters) -> nbformat.NotebookNode:
@@ -241,3 +242,50 @@ def test_tagging_notebook_runs_on_small_data(tmp_path, monkeypatch):
     assert {"crf", "softmax"} <= {p.name for p in runs.iterdir()}
     for head in ("crf", "softmax"):
         assert (runs / f"export_{head}" / "saved_model.pb").is_file()
+
+
+def daily_series(path: Path, days: int, seed: int) -> str:
+    """A made-up daily series from 2001-01-01 (header `date,value`): a yearly swing, a weekly cycle and
+    noise around 12."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(days)
+    values = 12 + 4 * np.sin(2 * np.pi * t / 365.25) + 2 * np.sin(2 * np.pi * t / 7) + rng.normal(0, 0.8, days)
+    dates = np.datetime64("2001-01-01") + t
+    path.write_text("date,value\n" + "".join(f"{d},{v:.3f}\n" for d, v in zip(dates, values)), encoding="utf-8")
+    return str(path)
+
+
+def test_forecasting_notebook_runs_on_small_data(tmp_path, monkeypatch):
+    """07_forecasting on 400 generated days: 280 to train, 40 to validate, 80 held out."""
+    corpus = daily_series(tmp_path / "series.csv", 400, seed=0)
+    notebook = execute(
+        "07_forecasting.ipynb", tmp_path, monkeypatch, CORPUS=corpus, INPUT_LENGTH=14, HORIZON=3, SEASON=7,
+        UNITS=8, EPOCHS=2, PATIENCE=2, BATCH_SIZE=16, PLOT_STEPS=30,
+    )
+    text = printed(notebook)
+    assert re.search(rf"^corpus: {re.escape(corpus)}$", text, re.M)
+    assert "series.csv: 400 rows, 2001-01-01 to 2002-02-04, step 1 day; targets: value" in text  # describe()
+    assert "parts: train [0, 280) 280, validation [280, 320) 40, test [320, 400) 80" in text
+    assert "windows: 264 training, 38 validation" in text  # 280 - 14 - 3 + 1; 40 - 3 + 1 (inputs reach back)
+    assert "a training batch: inputs (16, 14, 1) (windows, steps, input columns) -> targets (16, 3, 1)" in text
+    # The validation and the test tables: the RNN and every baseline, one row each.
+    for model in ("rnn", "persistence", "seasonal_naive(7)", "mean", "linear_autoregressive(14)"):
+        rows = re.findall(rf"^[* ] {re.escape(model)} +\d+\.\d{{3}} ", text, re.M)
+        assert len(rows) == 2, (model, rows)
+    # The export repeats the training run's validation MAE.
+    exported, measured = map(float, re.search(
+        r"^export on the validation part: MAE (\S+) \(the training run measured (\S+)\)$", text, re.M).groups())
+    assert exported == pytest.approx(measured, rel=1e-3)
+    assert re.search(r"^the 0\.1–0\.9 interval holds the truth at \d+\.\d% of the 114 validation points "
+                     r"\(nominal 80%\)", text, re.M)  # 38 windows x 3 steps
+    assert re.search(r"^coverage by step ahead: \+1 [\d.]+%, \+2 [\d.]+%, \+3 [\d.]+%$", text, re.M)
+    assert re.search(r"^HELD-OUT TEST PART: 80 points, 2001-11-17 to 2002-02-04; scored once", text, re.M)
+    assert re.search(r"^forecasts: 78 windows x 3 steps x 1 targets", text, re.M)  # the test part: 80 - 3 + 1
+    # forecast_csv: the three days after the file's last row, median and quantiles.
+    assert re.search(r"^time +value +value_q0\.1 +value_q0\.5 +value_q0\.9 *$", text, re.M)
+    for day in ("2002-02-05", "2002-02-06", "2002-02-07"):
+        assert re.search(rf"^{day} +-?\d", text, re.M), day
+    # the series, one window, training curves, error by step, forecasts, coverage by step, the next horizon
+    assert images(notebook) >= 7
+    runs = tmp_path / "runs"
+    assert (runs / "run" / "history.csv").is_file() and (runs / "export" / "saved_model.pb").is_file()
