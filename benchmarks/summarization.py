@@ -98,10 +98,10 @@ def main() -> None:
             **{k: v for k, v in m.items() if k.startswith(("val_rouge", "decode_", "empty_"))},
             "val_loss": round(m["val_loss"], 4),
             "wall_time_s": round(time.perf_counter() - started, 1),
-            "fit_time_s": m["fit_time_s"], "epochs": m["epochs_this_call"],
+            "fit_time_s": m["fit_time_s"], "train_time_s": m["train_time_s"], "epochs": m["epochs_this_call"],
             "train_examples": m["train_examples"], "validation_examples": m["validation_examples"],
             "train_target_tokens_per_s": round(m["train_target_tokens_per_epoch"] * m["epochs_this_call"]
-                                               / m["fit_time_s"]),
+                                               / m["train_time_s"]),
             "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "config": {k: v for k, v in config.flat().items() if k != "corpus"},
             "run_dir": run_dir,

@@ -8,7 +8,9 @@ pairs); the Anki Spanish–English file has no validation split, so `Translation
 5% of it. No test data is used. Figures: validation BLEU and chrF (sacrebleu defaults: 13a, cased,
 detokenized output against the raw references) with greedy search and beam search, wall time (data
 and vocabulary included), training target tokens/s, decoding sentences/s for each search and the
-beam/greedy cost ratio on the same sentences.
+beam/greedy cost ratio on the same sentences. Training throughput divides by the time of the training
+batches alone (`train_time_s`); `step_throughput` then trains `--reference-steps` batches in float32 (the
+step as it was before issue 18) and in the configuration's precision, side by side, for the ratio.
 
     python benchmarks/translation.py --rescore RUN_DIR [--passes 3]
 
@@ -41,6 +43,9 @@ def main() -> None:
     parser.add_argument("--verbose", type=int, default=2)
     parser.add_argument("--rescore", metavar="RUN_DIR", help="decode with this finished run's model; no training")
     parser.add_argument("--passes", type=int, default=1, help="decoding runs per search; rates are the best")
+    parser.add_argument("--reference-steps", type=int, default=300,
+                        help="also train this many steps in float32 (the step before issue 18) and in the "
+                             "configuration's precision, side by side, and print the speed ratio; 0: none")
     from keras_rnn.cli import add_config_flags, config_from_args
     from keras_rnn import TranslationConfig
 
@@ -82,7 +87,10 @@ def main() -> None:
         "epochs": m["epochs_this_call"],
         "train_examples": m["train_examples"],
         "validation_examples": m["validation_examples"],
-        "train_target_tokens_per_s": round(m["train_target_tokens_per_epoch"] * m["epochs_this_call"] / m["fit_time_s"]),
+        "train_time_s": m["train_time_s"],
+        "precision": m["precision"],
+        # Training batches only: validation, checkpoints and decoding left out.
+        "train_target_tokens_per_s": round(m["train_target_tokens_per_epoch"] * m["epochs_this_call"] / m["train_time_s"]),
         "decode_sentences_per_s_greedy": m["decode_sentences_per_s_greedy"],
         f"decode_sentences_per_s_{beam}": m[f"decode_sentences_per_s_{beam}"],
         "beam_over_greedy_cost": round(m["decode_sentences_per_s_greedy"] / m[f"decode_sentences_per_s_{beam}"], 2),
@@ -93,6 +101,13 @@ def main() -> None:
         "config": {k: v for k, v in config.flat().items() if k != "corpus"},
         "run_dir": run_dir,
     }
+    if args.reference_steps:
+        from benchmarks.step_throughput import step_throughput
+        from keras_rnn.tasks.translation import TRANSLATION
+
+        figures["step_throughput"] = step_throughput(
+            TRANSLATION, config, tempfile.mkdtemp(prefix="keras_rnn_steps_"), steps=args.reference_steps,
+            precisions=("float32", config.optimization.precision))
     print(json.dumps(figures))
 
 

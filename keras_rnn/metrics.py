@@ -10,6 +10,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_rnn.losses import token_crossentropy
 from keras_rnn.validation import validate_positive_int
 
 
@@ -111,7 +112,7 @@ class MaskedPerplexity(keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = ops.cast(y_true, "int32")
         mask = ops.cast(ops.not_equal(y_true, 0), "float32")
-        nll = ops.sparse_categorical_crossentropy(y_true, ops.cast(y_pred, "float32"), from_logits=True)
+        nll = token_crossentropy(y_true, y_pred)
         self.total.assign_add(ops.sum(nll * mask))
         self.count.assign_add(ops.sum(mask))
 

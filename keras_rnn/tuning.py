@@ -29,6 +29,7 @@ import keras
 
 from keras_rnn.core.config import TaskConfig
 from keras_rnn.core.fit import DecodedMetrics
+from keras_rnn.core.precision import dtype_policy
 from keras_rnn.core.task import Task
 from keras_rnn.files import write_text_atomic
 from keras_rnn.search_space import Hyperparameter, narrow_space, space_to_json
@@ -139,7 +140,8 @@ def make_hypermodel(task: Task, config: TaskConfig, space: Mapping[str, Hyperpar
         def build(self, hp):
             trial_config = self.config_for(hp)
             keras.utils.set_random_seed(trial_config.optimization.seed)  # every trial starts from the same seed
-            return task.build(trial_config, data, data.train_batches)
+            with dtype_policy(trial_config.optimization.precision):
+                return task.build(trial_config, data, data.train_batches)
 
         def fit(self, hp, model, *args, **kwargs):
             trial_config = self.config_for(hp)

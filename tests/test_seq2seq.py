@@ -200,3 +200,38 @@ def test_mixed_float16_masks_stay_finite_even_for_an_all_padding_source(variant)
         assert np.isfinite(outputs).all()
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.parametrize("attention", ["luong", "bahdanau"])
+def test_a_mixed_precision_model_reloads_in_its_own_precision(tmp_path, attention):
+    """Sublayers take their owner's dtype policy: loaded under another global policy, they used to compute
+    in that one (a bfloat16-trained model decoded in float32 gave other outputs after reloading)."""
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = build_translation_model(30, 25, **{**SMALL, "attention": attention})
+        inputs = {"source_ids": SOURCE, "decoder_input_ids": DECODER_IN}
+        expected = model(inputs).numpy()
+        model.save(str(tmp_path / "m.keras"))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    again = keras.saving.load_model(str(tmp_path / "m.keras"))
+    policies = {layer.dtype_policy.name for layer in again._flatten_layers(include_self=False)
+                if not isinstance(layer, keras.layers.InputLayer)}
+    assert policies == {"mixed_bfloat16"}
+    np.testing.assert_array_equal(again(inputs).numpy(), expected)
+    alignment = again.get_layer("decoder").attention_layer(tf.ones((2, 10)), tf.ones((2, 4, 12)))[1]
+    assert alignment.dtype == tf.float32  # attention weights in float32 whatever the compute dtype
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.3])
+def test_one_pass_token_crossentropy_equals_the_smoothed_sparse_crossentropy(smoothing):
+    """The loss's single log-normaliser pass against its definition: the cross-entropy against the
+    smoothed target distribution `(1 - ε) one_hot + ε / V`, from Keras's categorical cross-entropy."""
+    from keras_rnn.losses import token_crossentropy
+
+    rng = np.random.default_rng(4)
+    logits = (rng.normal(size=(3, 5, 40)) * 4).astype("float32")
+    labels = rng.integers(1, 40, (3, 5))
+    target = (1 - smoothing) * np.eye(40)[labels] + smoothing / 40
+    expected = keras.losses.categorical_crossentropy(target, logits, from_logits=True)
+    np.testing.assert_allclose(token_crossentropy(labels, logits, smoothing), expected, rtol=1e-5, atol=1e-5)

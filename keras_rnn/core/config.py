@@ -31,6 +31,9 @@ from keras_rnn.data.corpora import VALIDATION_SPLITS
 from keras_rnn.files import write_text_atomic
 from keras_rnn.validation import validate_choice, validate_fraction, validate_positive_int
 
+# The numeric precisions a model can be built in (see keras_rnn.core.precision).
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
+
 # Learning-rate schedules over a run's steps (`keras_rnn.core.fit.learning_rate_schedule`).
 LR_SCHEDULES = ("constant", "linear_decay")
 
@@ -72,7 +75,9 @@ class DataConfig:
 
 @dataclasses.dataclass
 class OptimizationConfig:
-    """Batches, epochs, Adam and its schedule, early stopping and the seed."""
+    """Batches, epochs, Adam and its schedule, early stopping, the seed, and the numeric precision the
+    model computes in (`keras_rnn.core.precision`: `"float32"`, `"mixed_bfloat16"`, `"mixed_float16"`, or
+    `"auto"`: bfloat16 where the CPU computes it natively, else float32)."""
 
     batch_size: int = 64
     epochs: int = 3
@@ -81,12 +86,14 @@ class OptimizationConfig:
     clipnorm: float | None = 1.0
     patience: int = 3
     seed: int = 1337
+    precision: str = "float32"
 
     def __post_init__(self):
         for name in ("batch_size", "epochs", "patience"):
             validate_positive_int(name, getattr(self, name))
         check_positive("learning_rate", self.learning_rate)
         validate_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        validate_choice("precision", self.precision, PRECISIONS)
         if self.clipnorm is not None:
             check_positive("clipnorm", self.clipnorm)
 

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import time
 import weakref
 from collections.abc import Callable, Sequence
 
@@ -76,6 +77,34 @@ class DecodedMetrics(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs.update(self.score(self.model))
+
+
+class TrainingTime(keras.callbacks.Callback):
+    """Seconds spent on training batches alone: from each epoch's start to its validation pass (or to its
+    end without one), so throughput figures leave out validation, checkpoints and decoded scores.
+
+    Attributes:
+        seconds: the total over the epochs of the `fit` calls it watched.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.seconds = 0.0
+        self._started = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._started = time.perf_counter()
+
+    def _stop(self):
+        if self._started is not None:
+            self.seconds += time.perf_counter() - self._started
+            self._started = None
+
+    def on_test_begin(self, logs=None):
+        self._stop()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._stop()
 
 
 class BestWeightsCheckpoint(keras.callbacks.Callback):

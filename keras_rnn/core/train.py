@@ -15,7 +15,8 @@ import time
 import tensorflow as tf
 
 from keras_rnn.core.config import TaskConfig
-from keras_rnn.core.fit import DecodedMetrics, fit_resumable
+from keras_rnn.core.fit import DecodedMetrics, TrainingTime, fit_resumable
+from keras_rnn.core.precision import dtype_policy
 from keras_rnn.core.runs import RUN_FILES, open_run_dir
 from keras_rnn.core.strategies import get_strategy, worker_index
 from keras_rnn.core.task import Task
@@ -71,10 +72,11 @@ def train(
         validation_steps = max(data.validation_batches // workers, 1)
         train_batches, validation_batches = train_batches.repeat(), validation_batches.repeat()
 
-    with strategy.scope():
+    with strategy.scope(), dtype_policy(config.optimization.precision) as policy:
         model = task.build(config, data, steps_per_epoch or data.train_batches)
     monitor, mode = task.monitor
     callbacks = tuple(getattr(data, "callbacks", ()))
+    training_time = TrainingTime()  # throughput figures divide by this: validation left out
     metric_callbacks = ()
     if monitor in task.decoded_objectives:
         # The best epoch is chosen by a decoded figure (a tagger's entity F1): computed every epoch.
@@ -83,14 +85,16 @@ def train(
     history = fit_resumable(
         model, train_batches, validation_batches, run_dir, epochs=config.optimization.epochs,
         patience=config.optimization.patience, monitor=monitor, mode=mode, steps_per_epoch=steps_per_epoch,
-        validation_steps=validation_steps, verbose=verbose, callbacks=callbacks, metric_callbacks=metric_callbacks,
+        validation_steps=validation_steps, verbose=verbose, callbacks=callbacks + (training_time,),
+        metric_callbacks=metric_callbacks,
     )
     fit_time = time.perf_counter() - fit_started
     model.save(os.path.join(run_dir, RUN_FILES["model"]))
     scores = model.evaluate(validation_batches, steps=validation_steps, verbose=0, return_dict=True,
                             callbacks=list(callbacks))
     metrics = {f"val_{name}": float(value) for name, value in scores.items()}
-    metrics.update(epochs_this_call=len(history.get("loss", [])), **data.figures(), fit_time_s=round(fit_time, 1))
+    metrics.update(epochs_this_call=len(history.get("loss", [])), **data.figures(), fit_time_s=round(fit_time, 1),
+                   train_time_s=round(training_time.seconds, 1), precision=policy)
     outputs: dict = {}
     if task.score is not None and index == 0:
         figures, outputs = task.score(model, config, data, **score_options)

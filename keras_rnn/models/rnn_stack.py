@@ -57,6 +57,7 @@ def rnn_layer(
     recurrent_dropout: float = 0.0,
     stateful: bool = False,
     name: str | None = None,
+    dtype=None,
 ) -> keras.layers.Layer:
     """One recurrent layer: `CELLS[cell](units, ...)`, wrapped in `Bidirectional` if asked.
 
@@ -76,6 +77,8 @@ def rnn_layer(
             batch size; `reset_state()` between passes). Defaults to `False`.
         name: the recurrent layer's name; the wrapper is `bidirectional_{name}`. Defaults to
             Keras's automatic names.
+        dtype: the layers' dtype policy (a layer that owns them passes its own, so that a reloaded model
+            computes in the precision it was trained in). Defaults to Keras's global policy.
 
     Returns:
         An unbuilt `keras.layers.SimpleRNN`, `LSTM` or `GRU`, or a `keras.layers.Bidirectional`
@@ -92,9 +95,12 @@ def rnn_layer(
     kwargs = _cell_kwargs(dropout, recurrent_dropout)
     if stateful:
         kwargs["stateful"] = True
+    if dtype is not None:
+        kwargs["dtype"] = dtype
     layer = CELLS[cell](units, return_sequences=return_sequences, return_state=return_state, name=name, **kwargs)
     if bidirectional:
-        return keras.layers.Bidirectional(layer, name=None if name is None else f"bidirectional_{name}")
+        return keras.layers.Bidirectional(layer, name=None if name is None else f"bidirectional_{name}",
+                                          **({"dtype": dtype} if dtype is not None else {}))
     return layer
 
 
@@ -110,6 +116,7 @@ def rnn_stack(
     recurrent_dropout: float = 0.0,
     stateful: bool = False,
     name_prefix: str | None = None,
+    dtype=None,
 ) -> list[keras.layers.Layer]:
     """`num_layers` stacked `rnn_layer`s, bottom first, named `{name_prefix}_{i}`.
 
@@ -125,6 +132,7 @@ def rnn_stack(
         return_sequences: whether the top layer outputs every step. Defaults to `True`.
         name_prefix: layer `i` is `{name_prefix}_{i}` (`bidirectional_{name_prefix}_{i}` when
             wrapped). Defaults to `cell`.
+        dtype: as for `rnn_layer`.
 
     Returns:
         The list of `num_layers` unbuilt layers.
@@ -147,7 +155,7 @@ def rnn_stack(
         rnn_layer(
             cell, units, bidirectional=bidirectional, return_sequences=return_sequences or i < num_layers - 1,
             return_state=return_state, dropout=dropout, recurrent_dropout=recurrent_dropout, stateful=stateful,
-            name=f"{prefix}_{i}",
+            name=f"{prefix}_{i}", dtype=dtype,
         )
         for i in range(num_layers)
     ]

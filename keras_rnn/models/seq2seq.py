@@ -81,13 +81,17 @@ class Seq2SeqEncoder(keras.layers.Layer):
         self.bidirectional = bool(bidirectional)
         self.dropout = validate_fraction("dropout", dropout)
         self.embeddings_initializer = keras.initializers.get(embeddings_initializer or DEFAULT_EMBEDDINGS_INITIALIZER)
+        # Sublayers take this layer's dtype policy: made under another global policy (a model loaded
+        # elsewhere), they would otherwise compute in that one.
+        policy = self.dtype_policy
         self.embedding = keras.layers.Embedding(
-            vocabulary_size, embedding_dim, embeddings_initializer=self.embeddings_initializer, name="embedding"
+            vocabulary_size, embedding_dim, embeddings_initializer=self.embeddings_initializer, name="embedding",
+            dtype=policy,
         )
         # `{cell}_{i}` (`bidirectional_{cell}_{i}` when wrapped), every one returning its states; the
         # builder's defaults keep the cuDNN kernels eligible on GPU (right padding, no recurrent dropout).
-        self.rnns = rnn_stack(cell, units, num_layers, bidirectional=bidirectional, return_state=True)
-        self.dropout_layer = keras.layers.Dropout(dropout)
+        self.rnns = rnn_stack(cell, units, num_layers, bidirectional=bidirectional, return_state=True, dtype=policy)
+        self.dropout_layer = keras.layers.Dropout(dropout, dtype=policy)
 
     @property
     def memory_dim(self) -> int:
@@ -218,26 +222,31 @@ class Seq2SeqDecoder(keras.layers.Layer):
         self.tie_embeddings = bool(tie_embeddings)
         self.embeddings_initializer = keras.initializers.get(embeddings_initializer or DEFAULT_EMBEDDINGS_INITIALIZER)
 
+        policy = self.dtype_policy  # for every sublayer, as the encoder's
         self.embedding = keras.layers.Embedding(
-            vocabulary_size, embedding_dim, embeddings_initializer=self.embeddings_initializer, name="embedding"
+            vocabulary_size, embedding_dim, embeddings_initializer=self.embeddings_initializer, name="embedding",
+            dtype=policy,
         )
-        self.rnns = rnn_stack(cell, units, num_layers, return_state=True)  # `{cell}_{i}`, as the encoder's
+        self.rnns = rnn_stack(cell, units, num_layers, return_state=True, dtype=policy)  # as the encoder's
         # One tanh bridge per layer and state: encoder summary → decoder initial state.
         self.bridges = [
-            [keras.layers.Dense(units, activation="tanh", name=f"bridge_{i}_{j}") for j in range(state_count(cell))]
+            [keras.layers.Dense(units, activation="tanh", name=f"bridge_{i}_{j}", dtype=policy)
+             for j in range(state_count(cell))]
             for i in range(num_layers)
         ]
         if attention == "bahdanau":
-            self.attention_layer = BahdanauAttention(attention_units, coverage=self.coverage, name="attention")
+            self.attention_layer = BahdanauAttention(attention_units, coverage=self.coverage, name="attention",
+                                                     dtype=policy)
         elif attention == "luong":
-            self.attention_layer = LuongAttention(luong_score, coverage=self.coverage, name="attention")
+            self.attention_layer = LuongAttention(luong_score, coverage=self.coverage, name="attention", dtype=policy)
         else:
             self.attention_layer = None
         output_dim = embedding_dim if tie_embeddings else units
-        self.combine = keras.layers.Dense(output_dim, activation="tanh", name="attentional_hidden")
-        self.output_layer = None if tie_embeddings else keras.layers.Dense(vocabulary_size, name="output")
-        self.copy_switch = keras.layers.Dense(1, activation="sigmoid", name="copy_switch") if self.copy else None
-        self.dropout_layer = keras.layers.Dropout(dropout)
+        self.combine = keras.layers.Dense(output_dim, activation="tanh", name="attentional_hidden", dtype=policy)
+        self.output_layer = None if tie_embeddings else keras.layers.Dense(vocabulary_size, name="output", dtype=policy)
+        self.copy_switch = (keras.layers.Dense(1, activation="sigmoid", name="copy_switch", dtype=policy)
+                            if self.copy else None)
+        self.dropout_layer = keras.layers.Dropout(dropout, dtype=policy)
 
     def build(self, decoder_input_ids_shape):
         if self.tie_embeddings:
@@ -286,8 +295,9 @@ class Seq2SeqDecoder(keras.layers.Layer):
             overlap = ops.sum(ops.minimum(alignment, coverage), axis=-1)
             return coverage + alignment, context, alignment, overlap
 
-        start = (ops.zeros((batch, source_length), memory.dtype), ops.zeros((batch, memory.shape[-1]), memory.dtype),
-                 ops.zeros((batch, source_length), memory.dtype), ops.zeros((batch,), memory.dtype))
+        # Coverage, alignments and overlaps in float32, as the attention weights are.
+        start = (ops.zeros((batch, source_length), "float32"), ops.zeros((batch, memory.shape[-1]), memory.dtype),
+                 ops.zeros((batch, source_length), "float32"), ops.zeros((batch,), "float32"))
         _, contexts, alignments, overlaps = tf.scan(attend, ops.transpose(queries, (1, 0, 2)), initializer=start)
         target_mask = ops.cast(target_mask, "float32")
         overlap = ops.sum(ops.cast(ops.transpose(overlaps), "float32") * target_mask)
@@ -539,7 +549,7 @@ def decode_ids(
         step_fn,
         tf.fill([batch], tf.cast(start_id, tf.int32)),
         end_id,
-        (decoder.initial_state(summary), tf.zeros(tf.shape(memory_mask), memory.dtype) if decoder.coverage else ()),
+        (decoder.initial_state(summary), tf.zeros(tf.shape(memory_mask), tf.float32) if decoder.coverage else ()),
         context=(memory, memory_mask, decoder.attention_keys(memory),
                  source_extended_ids if decoder.copy else ()),
         max_length=max_length,

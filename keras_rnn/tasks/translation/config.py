@@ -77,7 +77,9 @@ class TranslationConfig(TaskConfig):
     parts = {"data": ParallelData, "text": TranslationText, "network": Seq2SeqNetwork,
              "optimization": Seq2SeqOptimization, "decoding": TranslationDecoding}
     defaults = {"corpus": "ted_hrlr_translate/pt_to_en", "validation_fraction": 0.05, "batch_size": 64,
-                "epochs": 11, "patience": 3, "label_smoothing": 0.1}
+                "epochs": 11, "patience": 3, "label_smoothing": 0.1,
+                # bfloat16 where the CPU computes it natively: 2.2× the float32 training step (issue 18)
+                "precision": "auto"}
     # What `keras-rnn tune translation` varies by default; `beam_width` only matters (and is only
     # searched) when the objective is decoded (val_bleu, val_chrf).
     search_space = {
