@@ -177,3 +177,27 @@ def test_configurations_record_their_task():
     assert saved["task"] == "translation" and TranslationConfig.from_dict(saved) == TranslationConfig()
     with pytest.raises(ValueError, match="This is a translation configuration, not a sentiment one"):
         SentimentConfig.from_dict(saved)
+
+
+def test_training_time_leaves_validation_out():
+    """Throughput divides by `TrainingTime.seconds`: the epochs' training batches, not their validation."""
+    import time
+
+    import keras
+
+    from keras_rnn.core.fit import TrainingTime
+
+    class SlowValidation(keras.callbacks.Callback):
+        def on_test_batch_end(self, batch, logs=None):
+            time.sleep(0.2)
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.zeros((8, 3), "float32"), np.zeros((8, 1), "float32")
+    training_time = TrainingTime()
+    started = time.perf_counter()
+    model.fit(x, y, batch_size=4, epochs=2, validation_data=(x, y), verbose=0,
+              callbacks=[training_time, SlowValidation()])
+    total = time.perf_counter() - started
+    assert total > 0.8  # 2 epochs x 2 validation batches x 0.2 s
+    assert 0 < training_time.seconds < total - 0.7
