@@ -101,12 +101,9 @@ def main() -> None:
             }
             figures["series"][f"{name}_h{horizon}"] = entry
             print(json.dumps({f"{name}_h{horizon}": entry}), flush=True)
-    line = json.dumps(figures)
-    print(line)
-    if args.json:
-        from keras_rnn.files import write_text_atomic
+    from benchmarks.report import print_figures
 
-        write_text_atomic(args.json, line + "\n")
+    print_figures(figures, args.json)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ nothing else should run beside it.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -211,12 +210,9 @@ def main() -> None:
         "fit_traces_of_train_step": traces, "distinct_batch_shapes": shapes,
         "prepare_s": round(prepare_s, 1), "cpu_cores": os.cpu_count(),
     }
-    line = json.dumps(figures)
-    print(line)
-    if args.json:
-        from keras_rnn.files import write_text_atomic
+    from benchmarks.report import print_figures
 
-        write_text_atomic(args.json, line + "\n")
+    print_figures(figures, args.json)
 
 
 if __name__ == "__main__":

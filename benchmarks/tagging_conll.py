@@ -117,12 +117,9 @@ def main() -> None:
     if "crf" in speeds and "softmax" in speeds:
         figures["softmax_to_crf_speed_ratio"] = {
             key: round(speeds["softmax"][key] / speeds["crf"][key], 2) for key in speeds["crf"]}
-    line = json.dumps(figures)
-    print(line)
-    if args.json:
-        from keras_rnn.files import write_text_atomic
+    from benchmarks.report import print_figures
 
-        write_text_atomic(args.json, line + "\n")
+    print_figures(figures, args.json)
 
 
 if __name__ == "__main__":
