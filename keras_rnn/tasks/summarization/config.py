@@ -74,7 +74,7 @@ class SummarizationConfig(TaskConfig):
     defaults = {
         "corpus": "aeslc", "validation_fraction": 0.05,
         "embedding_dim": 128, "encoder_units": 128, "decoder_units": 256, "attention": "bahdanau", "dropout": 0.2,
-        "batch_size": 32, "epochs": 6, "patience": 3, "label_smoothing": 0.0, "precision": "auto",
+        "batch_size": 32, "epochs": 6, "patience": 3, "label_smoothing": 0.0,
         # Chosen on half of AESLC dev, confirmed on the other half (README, "Summarization benchmark"): subject
         # lines are short and beam search without a strong length normalisation makes them shorter still.
         "beam_width": 4, "length_penalty": 1.5, "min_length": 1, "no_repeat_ngram_size": 2,
