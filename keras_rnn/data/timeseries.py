@@ -809,6 +809,10 @@ class Windows:
     def __len__(self) -> int:
         return len(self.starts)
 
+    def head(self, limit: int | None) -> Windows:
+        """The first `limit` windows (all of them for None), with the count dropped kept."""
+        return Windows(self.inputs[:limit], self.targets[:limit], self.starts[:limit], self.dropped)
+
 
 def _window_arrays(values, features, targets):
     values = _as_2d("values", values)
@@ -858,6 +862,11 @@ def window_starts(
     (array([1, 2, 3, 4]), 1)
     """
     inputs, target_values = _window_arrays(values, features, targets)
+    return _clean_starts(inputs, target_values, input_length, horizon, start, stop, stride, drop_missing)
+
+
+def _clean_starts(inputs, target_values, input_length, horizon, start, stop, stride, drop_missing):
+    """`window_starts` on the arrays `_window_arrays` made (the callers that also cut windows make them once)."""
     input_length = validate_positive_int("input_length", input_length)
     horizon = validate_positive_int("horizon", horizon)
     stride = validate_positive_int("stride", stride)
@@ -935,9 +944,8 @@ def make_windows(
     >>> windows.inputs[2, :, 0].tolist(), windows.targets[2, :, 0].tolist()
     ([2.0, 3.0, 4.0], [5.0, 6.0])
     """
-    starts, dropped = window_starts(values, input_length=input_length, horizon=horizon, start=start, stop=stop,
-                                    targets=targets, features=features, stride=stride, drop_missing=drop_missing)
     inputs, target_values = _window_arrays(values, features, targets)
+    starts, dropped = _clean_starts(inputs, target_values, input_length, horizon, start, stop, stride, drop_missing)
     steps = starts[:, None] + np.arange(input_length)[None, :]
     ahead = starts[:, None] + input_length + np.arange(horizon)[None, :]
     return Windows(inputs[steps].astype(np.float32), target_values[ahead].astype(np.float32), starts, dropped)
@@ -983,9 +991,8 @@ def windows_dataset(
     # horizon above 1 would need a second windowed dataset zipped to the first under the same shuffle, and it
     # can neither drop windows holding NaN nor keep a window's targets inside the part.
     batch_size = validate_positive_int("batch_size", batch_size)
-    starts, _ = window_starts(values, input_length=input_length, horizon=horizon, start=start, stop=stop,
-                              targets=targets, features=features, stride=stride, drop_missing=drop_missing)
     inputs, target_values = _window_arrays(values, features, targets)
+    starts, _ = _clean_starts(inputs, target_values, input_length, horizon, start, stop, stride, drop_missing)
     inputs = tf.constant(inputs.astype(np.float32))
     target_values = tf.constant(target_values.astype(np.float32))
     input_steps = tf.range(input_length, dtype=tf.int64)

@@ -297,10 +297,10 @@ def forecast_windows(model: keras.Model, windows: Windows, normalizer: Normalize
 def validation_scores(model: keras.Model, config: ForecastingConfig, data: PreparedForecastingData,
                       limit: int | None = None) -> dict:
     """`val_mae`, `val_rmse`, `val_mase` of the (median) forecasts, in the series' units."""
-    windows = data.validation_windows
+    windows = data.validation_windows.head(limit)
     forecasts = forecast_windows(model, windows, data.normalizer, data.targets, data.quantiles,
                                  config.windows.residual, data.mask)
-    report = forecast_report(windows.targets[:limit], {"rnn": forecasts[:limit]}, data.train_values, data.season,
+    report = forecast_report(windows.targets, {"rnn": forecasts}, data.train_values, data.season,
                              quantiles=data.quantiles or None)
     figures = report["models"]["rnn"]
     return {"val_mae": figures["mae"], "val_rmse": figures["rmse"], "val_mase": figures["mase"]}
@@ -339,8 +339,7 @@ def score_export_part(export: str, config: ForecastingConfig, part: str, *, limi
     series = read_series(config)
     split = split_series(series, config)
     matrix, targets = input_matrix(series), len(series.target_columns)
-    windows = part_windows(matrix, targets, config, getattr(split, part), reach_back=True)
-    windows.inputs, windows.targets = windows.inputs[:limit], windows.targets[:limit]
+    windows = part_windows(matrix, targets, config, getattr(split, part), reach_back=True).head(limit)
     outputs = ForecastPredictor(export).forecast(windows.inputs)
     season = season_of(series, config)
     predictions = {"rnn": outputs.get("quantiles", outputs["forecast"]),
