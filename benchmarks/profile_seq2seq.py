@@ -118,7 +118,7 @@ def main() -> None:
     logits_of = {}
 
     def fixed_logits(batch):
-        key = tuple(batch[1].shape)
+        key = tuple(tuple(t.shape) for t in tf.nest.flatten(batch))  # a copy head's logits grow with the source
         if key not in logits_of:
             logits_of[key] = model(batch[0], training=False)
         return logits_of[key]

@@ -1,0 +1,33 @@
+"""The reference runs that benchmarks print the project's figures beside."""
+
+import importlib.util
+import os
+
+import tensorflow as tf
+
+BENCHMARKS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks")
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(BENCHMARKS, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class _Split:
+    def __init__(self, train, validation):
+        self.train, self.validation = train, validation
+
+
+def test_keras_io_recipe_counts_only_the_review_tokens_inside_its_200_id_window():
+    recipe = _load("sentiment_imdb").keras_io_recipe
+    words = [f"w{i}" for i in range(300)]
+    texts = [" ".join(words[:3]), " ".join(words[:250])] * 4  # 3 tokens and 250 (cut to 200)
+    labels = [0, 1] * 4
+    dataset = tf.data.Dataset.from_tensor_slices((texts, labels))
+    figures = recipe(_Split(dataset, dataset.take(2)), epochs=1, verbose=0)
+    assert figures["epochs"] == 1
+    assert figures["train_padding_fraction"] == round(1 - (3 + 200) / 400, 4)
+    assert figures["train_tokens_per_epoch"] == 4 * (3 + 200)
+    assert 0.0 <= figures["val_accuracy"] <= 1.0
