@@ -57,15 +57,12 @@ def main() -> None:
     from keras_rnn.tasks.forecasting import FORECASTING, ForecastingConfig, train_forecaster
     from keras_rnn.tasks.forecasting.pipeline import score_export_part
 
-    overrides = {}
-    for item in args.set:
-        field, _, value = item.partition("=")
-        if not field or not _:
-            parser.error(f"--set {item!r}: expected FIELD=VALUE")
-        try:
-            overrides[field] = json.loads(value)
-        except json.JSONDecodeError:
-            overrides[field] = value
+    from benchmarks.flags import parse_settings
+
+    try:
+        overrides = parse_settings(args.set)
+    except ValueError as error:
+        parser.error(f"--set {error}")
     root = args.run_dir or tempfile.mkdtemp(prefix="forecasting_benchmark_")
     figures: dict = {"data": os.path.abspath(args.data), "cpu_cores": os.cpu_count(), "overrides": overrides,
                      "series": {}}

@@ -35,7 +35,7 @@ from keras_rnn.validation import validate_choice, validate_fraction, validate_po
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
 
 # Learning-rate schedules over a run's steps (`keras_rnn.core.fit.learning_rate_schedule`).
-LR_SCHEDULES = ("constant", "linear_decay")
+LR_SCHEDULES = ("constant", "linear_decay", "slanted_triangular")
 
 
 def check_positive(name: str, value: Any) -> None:

@@ -23,10 +23,16 @@ from keras_rnn.validation import validate_choice
 
 
 def learning_rate_schedule(learning_rate: float, schedule: str, total_steps: int | None):
-    """`learning_rate` as is (`"constant"`), or decaying linearly to 0 over `total_steps` (`"linear_decay"`)."""
+    """`learning_rate` as is (`"constant"`), decaying linearly to 0 over `total_steps` (`"linear_decay"`), or
+    rising over the first tenth of the steps from a 32nd of it and falling back (`"slanted_triangular"`,
+    `keras_rnn.optimizers.SlantedTriangular`)."""
     validate_choice("lr_schedule", schedule, LR_SCHEDULES)
     if schedule == "linear_decay":
         return keras.optimizers.schedules.PolynomialDecay(learning_rate, total_steps, 0.0, power=1.0)
+    if schedule == "slanted_triangular":
+        from keras_rnn.optimizers import SlantedTriangular
+
+        return SlantedTriangular(learning_rate, total_steps)
     return learning_rate
 
 

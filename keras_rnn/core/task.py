@@ -74,6 +74,9 @@ class Task:
         add_generate_arguments: adds that command's task-specific flags (sampling settings), or None.
         run_generate: `run_generate(args, texts) -> exit status`, the command for a task whose export is
             not a text-to-text generator with attention (None: `keras_rnn.serving.TextGenerator` runs it).
+        resolve_config: `resolve_config(config) -> config` with the fields it takes from elsewhere filled
+            in (a pretrained encoder's vocabulary and architecture), before a run folder or search opens,
+            so that the folder records what was trained; None when a configuration is complete as given.
     """
 
     name: str
@@ -98,6 +101,7 @@ class Task:
     generate_command: str | None = None
     add_generate_arguments: Callable[[argparse.ArgumentParser], None] | None = None
     run_generate: Callable[[argparse.Namespace, list[str]], int] | None = None
+    resolve_config: Callable[[TaskConfig], TaskConfig] | None = None
 
     def __post_init__(self):
         if getattr(self.config_class, "task", None) != self.name:

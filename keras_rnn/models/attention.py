@@ -55,6 +55,26 @@ class _MemoryAttention(keras.layers.Layer):
         if self.coverage:
             self.coverage_kernel = self.add_weight(shape=(key_dim,), initializer="zeros", name="coverage_kernel")
 
+    def query_features(self, query):
+        """The part of the score that depends on the queries alone (Bahdanau: `W_q q`; Luong: `q`), for
+        every query at once: a loop over target steps computes it before the loop."""
+        return query
+
+    def alignment(self, features, keys, memory_mask=None, coverage=None):
+        """Attention weights, float32 `(batch, target_len, source_len)`, of `query_features` `(batch,
+        target_len, ...)` over `keys`; with `coverage` `(batch, source_len)` (one step at a time), the
+        coverage term is added to the keys first."""
+        if coverage is not None:
+            keys = keys + ops.expand_dims(ops.cast(coverage, keys.dtype), -1) * ops.cast(self.coverage_kernel, keys.dtype)
+        scores = self.score_features(features, keys)  # (batch, target_len, source_len)
+        mask = None if memory_mask is None else ops.expand_dims(memory_mask, 1)
+        # The weights in float32 whatever the compute dtype: in bfloat16 they would sum to 1 only within
+        # about 0.5%, and they are what attention plots and the copy distribution read.
+        return _masked_softmax(ops.cast(scores, "float32"), mask)
+
+    def score(self, query, keys):
+        return self.score_features(self.query_features(query), keys)
+
     def call(self, query, memory, memory_mask=None, keys=None, coverage=None):
         single_step = len(query.shape) == 2
         if single_step:
@@ -65,12 +85,7 @@ class _MemoryAttention(keras.layers.Layer):
                 raise ValueError(f"{self.name} was built without coverage=True; it takes no `coverage`.")
             if not single_step:
                 raise ValueError("`coverage` is for one-step queries: it changes after every step.")
-            keys = keys + ops.expand_dims(ops.cast(coverage, keys.dtype), -1) * ops.cast(self.coverage_kernel, keys.dtype)
-        scores = self.score(query, keys)  # (batch, target_len, source_len)
-        mask = None if memory_mask is None else ops.expand_dims(memory_mask, 1)
-        # The weights in float32 whatever the compute dtype: in bfloat16 they would sum to 1 only within
-        # about 0.5%, and they are what attention plots and the copy distribution read.
-        alignment = _masked_softmax(ops.cast(scores, "float32"), mask)
+        alignment = self.alignment(self.query_features(query), keys, memory_mask, coverage)
         context = ops.matmul(ops.cast(alignment, memory.dtype), memory)
         if single_step:
             return context[:, 0], alignment[:, 0]
@@ -128,9 +143,12 @@ class BahdanauAttention(_MemoryAttention):
     def keys(self, memory):
         return self.key_dense(memory)
 
-    def score(self, query, keys):
-        q = ops.expand_dims(self.query_dense(query), 2)   # (batch, target, 1, units)
-        k = ops.expand_dims(keys, 1)                      # (batch, 1, source, units)
+    def query_features(self, query):
+        return self.query_dense(query)
+
+    def score_features(self, features, keys):
+        q = ops.expand_dims(features, 2)   # (batch, target, 1, units)
+        k = ops.expand_dims(keys, 1)       # (batch, 1, source, units)
         return ops.squeeze(self.score_dense(ops.tanh(q + k)), -1)
 
     def get_config(self):
@@ -185,8 +203,8 @@ class LuongAttention(_MemoryAttention):
     def keys(self, memory):
         return memory if self.key_dense is None else self.key_dense(memory)
 
-    def score(self, query, keys):
-        return ops.matmul(query, ops.transpose(keys, (0, 2, 1)))
+    def score_features(self, features, keys):
+        return ops.matmul(features, ops.transpose(keys, (0, 2, 1)))
 
     def get_config(self):
         config = super().get_config()

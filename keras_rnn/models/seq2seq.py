@@ -283,26 +283,32 @@ class Seq2SeqDecoder(keras.layers.Layer):
             self.attention_layer.build((None, query_dim), tuple(memory.shape))
 
     def _attend_with_coverage(self, queries, memory, memory_mask, target_mask):
-        """Teacher-forced attention one target step at a time (coverage depends on the earlier
-        steps), and the coverage loss over real target steps."""
+        """Teacher-forced attention with coverage and the coverage loss over real target steps.
+
+        Only the weights need a loop over target steps (each step's coverage is the sum of the weights
+        before it); the query projection comes before the loop, and the contexts, the coverage before
+        each step and its overlap with the weights after it, all at once: a loop that also carried the
+        memory and the contexts cost twice as much in the backward pass."""
+        attention = self.attention_layer
         self._build_attention(queries.shape[-1], memory)
-        keys = self.attention_layer.keys(memory)
-        batch, source_length = ops.shape(memory)[0], ops.shape(memory)[1]
+        keys = attention.keys(memory)
+        features = ops.transpose(attention.query_features(queries), (1, 0, 2))[:, :, tf.newaxis]  # (t, b, 1, f)
 
-        def attend(previous, query):
-            coverage = previous[0]
-            context, alignment = self.attention_layer.call(query, memory, memory_mask, keys=keys, coverage=coverage)
-            overlap = ops.sum(ops.minimum(alignment, coverage), axis=-1)
-            return coverage + alignment, context, alignment, overlap
+        def attend(previous, step_features):
+            coverage, _ = previous
+            alignment = attention.alignment(step_features, keys, memory_mask, coverage)[:, 0]
+            return coverage + alignment, alignment
 
-        # Coverage, alignments and overlaps in float32, as the attention weights are.
-        start = (ops.zeros((batch, source_length), "float32"), ops.zeros((batch, memory.shape[-1]), memory.dtype),
-                 ops.zeros((batch, source_length), "float32"), ops.zeros((batch,), "float32"))
-        _, contexts, alignments, overlaps = tf.scan(attend, ops.transpose(queries, (1, 0, 2)), initializer=start)
+        # In float32, as the attention weights are.
+        zeros = ops.zeros(ops.shape(memory_mask), "float32")
+        _, alignments = tf.scan(attend, features, initializer=(zeros, zeros))
+        alignments = ops.transpose(alignments, (1, 0, 2))                           # (b, t, s)
+        contexts = ops.matmul(ops.cast(alignments, memory.dtype), memory)
+        coverage_before = tf.math.cumsum(alignments, axis=1, exclusive=True)
+        overlap = ops.sum(ops.minimum(alignments, coverage_before), axis=-1)         # (b, t)
         target_mask = ops.cast(target_mask, "float32")
-        overlap = ops.sum(ops.cast(ops.transpose(overlaps), "float32") * target_mask)
-        self.add_loss(self.coverage_loss_weight * overlap / ops.maximum(ops.sum(target_mask), 1.0))
-        return ops.transpose(contexts, (1, 0, 2)), ops.transpose(alignments, (1, 0, 2))
+        self.add_loss(self.coverage_loss_weight * ops.sum(overlap * target_mask) / ops.maximum(ops.sum(target_mask), 1.0))
+        return contexts, alignments
 
     def _copy_log_probs(self, logits, alignment, context, outputs, embedded, source_extended_ids):
         """log(p_gen * P_vocab + (1 - p_gen) * attention summed per extended id), `(..., V + source_len)`;

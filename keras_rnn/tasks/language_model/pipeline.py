@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnn.core.fit import learning_rate_schedule
+from keras_rnn.core.pretrained import LANGUAGE_MODEL_VOCABULARY
 from keras_rnn.core.runs import RUN_FILES
 from keras_rnn.losses import MaskedSequenceCrossentropy
 from keras_rnn.metrics import MaskedPerplexity, MaskedTokenAccuracy
@@ -35,7 +36,7 @@ from keras_rnn.tasks.language_model.data import load_documents
 from keras_rnn.tasks.language_model.generation import evaluate_stream, lanes
 from keras_rnn.tasks.language_model.preprocessor import LanguageModelPreprocessor, token_stream
 
-LANGUAGE_MODEL_RUN_FILES = {**RUN_FILES, "vocabulary": "vocabulary.json"}
+LANGUAGE_MODEL_RUN_FILES = {**RUN_FILES, "vocabulary": LANGUAGE_MODEL_VOCABULARY}
 EVALUATION_WINDOW = 256  # tokens per step of the exact evaluation (states carry across steps)
 
 

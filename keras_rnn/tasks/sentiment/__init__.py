@@ -14,10 +14,13 @@ import tensorflow as tf
 
 from keras_rnn.core.task import Task, register
 from keras_rnn.core.train import train
-from keras_rnn.tasks.sentiment.config import ClassificationData, ClassificationText, ClassifierNetwork, SentimentConfig
+from keras_rnn.tasks.sentiment.config import (
+    ClassificationData, ClassificationText, ClassifierNetwork, FineTuningOptimization, SentimentConfig,
+)
 from keras_rnn.tasks.sentiment.pipeline import (
     SENTIMENT_RUN_FILES, PreparedData, TrainResult, build_compiled_sentiment_model, compile_classifier,
-    load_finished_sentiment, make_result, prepare_sentiment_data, prepare_sentiment_run_data,
+    load_finished_sentiment, load_pretrained_encoder, make_result, prepare_sentiment_data, prepare_sentiment_run_data,
+    resolve_pretrained_encoder,
 )
 from keras_rnn.tasks.sentiment.serving import SentimentPredictor, TextClassifierServer, export_sentiment
 
@@ -78,7 +81,7 @@ SENTIMENT = register(Task(
     prepare=prepare_sentiment_run_data, build=build_compiled_sentiment_model, make_result=make_result,
     load_finished=load_finished_sentiment, export=_export, predict=_predict, format_prediction=_format_prediction,
     monitor=("val_accuracy", "max"), objectives={"val_accuracy": "max", "val_loss": "min"},
-    default_objective="val_accuracy", evaluate=evaluate,
+    default_objective="val_accuracy", evaluate=evaluate, resolve_config=resolve_pretrained_encoder,
 ))
 
 
@@ -99,7 +102,10 @@ def train_sentiment(
     return train(SENTIMENT, config, run_dir, overwrite=overwrite, strategy=strategy, verbose=verbose)
 
 
-__all__ = ["SENTIMENT", "SENTIMENT_RUN_FILES", "ClassificationData", "ClassificationText", "ClassifierNetwork",
-           "PreparedData", "SentimentConfig", "SentimentPredictor", "TextClassifierServer", "TrainResult",
-           "build_compiled_sentiment_model", "compile_classifier", "export_sentiment", "load_finished_sentiment",
-           "prepare_sentiment_data", "prepare_sentiment_run_data", "train_sentiment"]
+__all__ = [
+    "SENTIMENT", "SENTIMENT_RUN_FILES", "ClassificationData", "ClassificationText", "ClassifierNetwork",
+    "FineTuningOptimization", "PreparedData", "SentimentConfig", "SentimentPredictor", "TextClassifierServer",
+    "TrainResult", "build_compiled_sentiment_model", "compile_classifier", "export_sentiment",
+    "load_finished_sentiment", "load_pretrained_encoder", "prepare_sentiment_data", "prepare_sentiment_run_data",
+    "resolve_pretrained_encoder", "train_sentiment",
+]

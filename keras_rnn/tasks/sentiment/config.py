@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from keras_rnn.core.config import DataConfig, OptimizationConfig, TaskConfig
-from keras_rnn.data.text import TRUNCATING
+from keras_rnn.data.text import STANDARDIZATIONS, TRUNCATING
 from keras_rnn.models.classifier import POOLINGS
 from keras_rnn.models.rnn_stack import CELLS
 from keras_rnn.search_space import boolean, choice, float_range, int_range
@@ -23,22 +23,29 @@ class ClassificationData(DataConfig):
 
 @dataclasses.dataclass
 class ClassificationText:
-    """The vocabulary size and how long texts are cut (`"pre"` keeps the end of a review)."""
+    """The vocabulary size, how long texts are cut (`"pre"` keeps the end of a review) and how text is
+    standardized into words (`keras_rnn.data.text.TextPreprocessor`; a pretrained encoder sets it to
+    its language model's)."""
 
     max_tokens: int = 20000
     max_length: int | None = 500
     truncating: str = "pre"
+    standardization: str = "lower_strip_html"
 
     def __post_init__(self):
         validate_positive_int("max_tokens", self.max_tokens)
         if self.max_length is not None:
             validate_positive_int("max_length", self.max_length)
         validate_choice("truncating", self.truncating, TRUNCATING)
+        validate_choice("standardization", self.standardization, STANDARDIZATIONS)
 
 
 @dataclasses.dataclass
 class ClassifierNetwork:
-    """The `build_sentiment_model` arguments: embeddings, the RNN stack, pooling and the n-gram bag."""
+    """The `build_sentiment_model` arguments: embeddings, the RNN stack, pooling and the n-gram bag, and
+    optionally a trained word-level `language_model` run whose embedding and RNN stack initialise the
+    classifier's (`pretrained_encoder`: its folder; its vocabulary, cell, units, layers and embedding
+    size replace the configuration's, and the stack reads one way, as the language model did)."""
 
     cell: str = "gru"
     units: int = 64
@@ -50,6 +57,7 @@ class ClassifierNetwork:
     pooling: str = "max_mean"
     ngram_order: int = 2
     ngram_bins: int = 2**20
+    pretrained_encoder: str | None = None
 
     def __post_init__(self):
         for name in ("units", "num_layers", "embedding_dim"):
@@ -58,6 +66,25 @@ class ClassifierNetwork:
         validate_choice("pooling", self.pooling, POOLINGS)
         validate_fraction("dropout", self.dropout)
         validate_fraction("embedding_dropout", self.embedding_dropout)
+
+
+@dataclasses.dataclass
+class FineTuningOptimization(OptimizationConfig):
+    """`OptimizationConfig` and the fine-tuning tricks of Howard & Ruder (2018), for a pretrained encoder
+    (they work without one too): `discriminative_decay`, each layer group below the head (the RNN
+    layers from the top down, then the embedding) learns that many times slower than the one above
+    (1.0: one learning rate; they use 2.6); `gradual_unfreezing`, the first epoch trains the head alone
+    and every later epoch unfreezes one more group, from the top down. The slanted-triangular schedule is
+    `lr_schedule="slanted_triangular"`. `keras_rnn.optimizers` holds both."""
+
+    discriminative_decay: float = 1.0
+    gradual_unfreezing: bool = False
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not self.discriminative_decay >= 1:
+            raise ValueError(f"Received an invalid value for argument `discriminative_decay`: "
+                             f"{self.discriminative_decay!r}. Expected a number >= 1 (1: every layer at one rate).")
 
 
 class SentimentConfig(TaskConfig):
@@ -77,11 +104,11 @@ class SentimentConfig(TaskConfig):
     data: ClassificationData
     text: ClassificationText
     network: ClassifierNetwork
-    optimization: OptimizationConfig
+    optimization: FineTuningOptimization
 
     task = "sentiment"
     parts = {"data": ClassificationData, "text": ClassificationText, "network": ClassifierNetwork,
-             "optimization": OptimizationConfig}
+             "optimization": FineTuningOptimization}
     defaults = {"corpus": "imdb_reviews", "validation_fraction": 0.2, "batch_size": 64, "epochs": 3, "patience": 2}
     # What `keras-rnn tune sentiment` varies by default (the other fields stay as configured).
     search_space = {

@@ -14,12 +14,14 @@ import numpy as np
 import tensorflow as tf
 
 from keras_rnn.core.fit import learning_rate_schedule
+from keras_rnn.core.pretrained import PretrainedEncoder, read_pretrained_encoder
 from keras_rnn.core.runs import RUN_FILES
 from keras_rnn.data.batching import bucket_by_length, length_boundaries, padding_fraction, shuffled_batches
 from keras_rnn.data.corpora import load_text_classification
 from keras_rnn.data.text import TextPreprocessor
 from keras_rnn.files import write_text_atomic
 from keras_rnn.models.classifier import build_sentiment_model
+from keras_rnn.optimizers import LayerwiseAdam
 from keras_rnn.tasks.sentiment.config import SentimentConfig
 
 # A sentiment run folder: the core's files, the vocabulary and the class names.
@@ -129,13 +131,18 @@ def prepare_sentiment_data(config: SentimentConfig, preprocessor: TextPreprocess
 
 
 def make_preprocessor(config: SentimentConfig, vocabulary_file: str | None = None) -> TextPreprocessor:
-    """The text → ids layer of training, export and serving: the configuration's vocabulary size and
-    cut (unadapted unless `vocabulary_file`, a saved vocabulary, is given)."""
+    """The text → ids layer of training, export and serving: the configuration's vocabulary size, cut and
+    standardization; its vocabulary from `vocabulary_file` (a run's saved one) when given, else the
+    pretrained encoder's, else none yet (`adapt` it)."""
     text = config.text
+    settings = dict(max_tokens=text.max_tokens, max_length=text.max_length, truncating=text.truncating,
+                    standardization=text.standardization)
     if vocabulary_file is not None:
-        return TextPreprocessor.from_vocabulary_file(vocabulary_file, max_tokens=text.max_tokens,
-                                                     max_length=text.max_length, truncating=text.truncating)
-    return TextPreprocessor(text.max_tokens, text.max_length, text.truncating)
+        return TextPreprocessor.from_vocabulary_file(vocabulary_file, **settings)
+    if config.network.pretrained_encoder is not None:
+        return TextPreprocessor(vocabulary=read_pretrained_encoder(config.network.pretrained_encoder).vocabulary,
+                                **settings)
+    return TextPreprocessor(**settings)
 
 
 def sentiment_preprocessor_from_run(config: SentimentConfig, run_dir: str) -> TextPreprocessor:
@@ -145,11 +152,16 @@ def sentiment_preprocessor_from_run(config: SentimentConfig, run_dir: str) -> Te
 
 def prepare_sentiment_run_data(config: SentimentConfig, run_dir: str) -> PreparedData:
     """`prepare_sentiment_data` for a run folder: the vocabulary saved there is reused (a resumed run's
-    ids must mean what they meant before), else adapted and saved."""
+    ids must mean what they meant before), else the pretrained encoder's or one adapted, and saved."""
     vocabulary_path = os.path.join(run_dir, SENTIMENT_RUN_FILES["vocabulary"])
-    preprocessor = sentiment_preprocessor_from_run(config, run_dir) if os.path.exists(vocabulary_path) else None
+    if os.path.exists(vocabulary_path):
+        preprocessor = sentiment_preprocessor_from_run(config, run_dir)
+    elif config.network.pretrained_encoder is not None:
+        preprocessor = make_preprocessor(config)
+    else:
+        preprocessor = None
     data = prepare_sentiment_data(config, preprocessor)
-    if preprocessor is None:
+    if not os.path.exists(vocabulary_path):
         data.preprocessor.save_vocabulary(vocabulary_path)
     write_text_atomic(os.path.join(run_dir, SENTIMENT_RUN_FILES["class_names"]), json.dumps(data.class_names) + "\n")
     return data
@@ -165,31 +177,88 @@ def compile_classifier(
     clipnorm: float | None,
     lr_schedule: str = "constant",
     total_steps: int | None = None,
+    *,
+    layer_groups: list[list[str]] | None = None,
+    discriminative_decay: float = 1.0,
+    unfreeze_every: int | None = None,
 ):
     """Adam with optional gradient clipping; binary or sparse categorical cross-entropy by class count.
 
-    `lr_schedule="linear_decay"` lowers the learning rate linearly to 0 over `total_steps`.
+    `lr_schedule` as `keras_rnn.core.fit.learning_rate_schedule` over `total_steps`. With `layer_groups`
+    (bottom first), `LayerwiseAdam`: each group `discriminative_decay` times slower than the one above,
+    the head fastest, and with `unfreeze_every` one group unfrozen every that many steps, from the top.
     """
     learning_rate = learning_rate_schedule(learning_rate, lr_schedule, total_steps)
     if num_classes == 2:
         loss, accuracy = keras.losses.BinaryCrossentropy(), keras.metrics.BinaryAccuracy(name="accuracy")
     else:
         loss, accuracy = keras.losses.SparseCategoricalCrossentropy(), keras.metrics.SparseCategoricalAccuracy(name="accuracy")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=clipnorm), loss=loss, metrics=[accuracy])
+    if layer_groups and (discriminative_decay != 1.0 or unfreeze_every):
+        optimizer = LayerwiseAdam(learning_rate, layer_groups=layer_groups, decay=discriminative_decay,
+                                  unfreeze_every=unfreeze_every, clipnorm=clipnorm)
+    else:
+        optimizer = keras.optimizers.Adam(learning_rate, clipnorm=clipnorm)
+    model.compile(optimizer=optimizer, loss=loss, metrics=[accuracy])
     return model
+
+
+def encoder_layer_groups(model: keras.Model) -> list[list[str]]:
+    """The classifier's layer groups for discriminative fine-tuning, bottom first: the embedding, then each
+    recurrent layer (the pooling, dropout, n-gram bag and output are the head)."""
+    groups = [[model.get_layer("embedding").name]]
+    groups += [[layer.name] for layer in model.layers if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional))]
+    return groups
+
+
+def load_pretrained_encoder(model: keras.Model, encoder: PretrainedEncoder) -> None:
+    """Copies the language model's embedding and RNN weights into the classifier's.
+
+    Raises:
+        ValueError: the classifier was built with another vocabulary size or RNN stack.
+    """
+    embedding = model.get_layer("embedding")
+    rnns = [layer for layer in model.layers if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional))]
+    embedding_weights, rnn_weights = encoder.weights()
+    mine = [w.shape for w in embedding.get_weights()], [[w.shape for w in rnn.get_weights()] for rnn in rnns]
+    theirs = [w.shape for w in embedding_weights], [[w.shape for w in weights] for weights in rnn_weights]
+    if mine != theirs:
+        raise ValueError(
+            f"The classifier's embedding and RNN weights {mine} do not match the pretrained encoder's {theirs} "
+            f"({encoder.run_dir!r}: {encoder.num_layers} one-way {encoder.cell} layer(s) of {encoder.units} units, "
+            f"{encoder.embedding_dim}-d embeddings, {encoder.vocabulary_size} ids); build it with those (a "
+            "configuration resolved by `resolve_pretrained_encoder` is).")
+    embedding.set_weights(embedding_weights)
+    for rnn, weights in zip(rnns, rnn_weights):
+        rnn.set_weights(weights)
+
+
+def resolve_pretrained_encoder(config: SentimentConfig) -> SentimentConfig:
+    """`config` with the pretrained encoder's vocabulary size, standardization and RNN stack (one way)
+    in place of its own, and the encoder's folder as an absolute path; unchanged without one."""
+    if config.network.pretrained_encoder is None:
+        return config
+    encoder = read_pretrained_encoder(config.network.pretrained_encoder)
+    return config.replace(pretrained_encoder=encoder.run_dir, max_tokens=encoder.vocabulary_size,
+                          standardization=encoder.standardization, cell=encoder.cell, units=encoder.units,
+                          num_layers=encoder.num_layers, embedding_dim=encoder.embedding_dim, bidirectional=False)
 
 
 def build_compiled_sentiment_model(config: SentimentConfig, data: PreparedData,
                                    steps_per_epoch: int | None = None) -> keras.Model:
-    """The configuration's classifier over the prepared vocabulary and classes, compiled with its
-    optimizer and schedule (`epochs` epochs of `steps_per_epoch`, default every batch)."""
-    model = build_sentiment_model(
-        data.preprocessor.vocabulary_size, num_classes=len(data.class_names), **dataclasses.asdict(config.network)
-    )
+    """The configuration's classifier over the prepared vocabulary and classes (its encoder initialised
+    from the pretrained one, if any), compiled with its optimizer and schedule (`epochs` epochs of
+    `steps_per_epoch`, default every batch)."""
+    network = {k: v for k, v in dataclasses.asdict(config.network).items() if k != "pretrained_encoder"}
+    model = build_sentiment_model(data.preprocessor.vocabulary_size, num_classes=len(data.class_names), **network)
+    if config.network.pretrained_encoder is not None:
+        load_pretrained_encoder(model, read_pretrained_encoder(config.network.pretrained_encoder))
     optimization = config.optimization
+    steps = steps_per_epoch or data.train_batches
     return compile_classifier(model, len(data.class_names), optimization.learning_rate, optimization.clipnorm,
-                              optimization.lr_schedule,
-                              total_steps=optimization.epochs * (steps_per_epoch or data.train_batches))
+                              optimization.lr_schedule, total_steps=optimization.epochs * steps,
+                              layer_groups=encoder_layer_groups(model),
+                              discriminative_decay=optimization.discriminative_decay,
+                              unfreeze_every=steps if optimization.gradual_unfreezing else None)
 
 
 # --- Results ------------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
-"""The reference runs that benchmarks print the project's figures beside."""
+"""Benchmark helpers: the reference runs benchmarks print the project's figures beside, and their flags."""
 
 import importlib.util
 import os
 
+import pytest
 import tensorflow as tf
 
 BENCHMARKS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks")
@@ -31,3 +32,11 @@ def test_keras_io_recipe_counts_only_the_review_tokens_inside_its_200_id_window(
     assert figures["train_padding_fraction"] == round(1 - (3 + 200) / 400, 4)
     assert figures["train_tokens_per_epoch"] == 4 * (3 + 200)
     assert 0.0 <= figures["val_accuracy"] <= 1.0
+
+
+def test_set_flags_are_json_values_or_strings_and_a_bad_one_is_named():
+    parse = _load("flags").parse_settings
+    assert parse(["batch_size=64", "copy=false", "precision=mixed_bfloat16", "dropout=0.1"]) == {
+        "batch_size": 64, "copy": False, "precision": "mixed_bfloat16", "dropout": 0.1}
+    with pytest.raises(ValueError, match="'batch_size'.*FIELD=VALUE"):
+        parse(["batch_size"])
