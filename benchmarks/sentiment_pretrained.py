@@ -34,11 +34,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 DATA = os.environ.get("KERAS_RNN_DATA", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
-# The language model: one LSTM layer over a 20,000-word lower-cased vocabulary, tied embeddings.
+# The language model: one LSTM layer over a 20,000-word lower-cased vocabulary, tied embeddings, trained
+# with a sampled softmax of 1,024 words (11x the full softmax's tokens/s here: 24,318 against 2,188).
 LM_DEFAULTS = {"document_unit": "line", "granularity": "word", "lowercase": True, "max_tokens": 20000,
                "sequence_length": 70, "cell": "lstm", "units": 256, "embedding_dim": 256, "num_layers": 1,
-               "tie_embeddings": True, "dropout": 0.2, "batch_size": 64, "epochs": 2, "learning_rate": 3e-3,
-               "precision": "auto", "validation_fraction": 0.05, "patience": 2}
+               "tie_embeddings": True, "dropout": 0.2, "batch_size": 64, "epochs": 3, "learning_rate": 3e-3,
+               "sampled_softmax": 1024, "precision": "auto", "validation_fraction": 0.05, "patience": 2}
 # Fine-tuning: Howard & Ruder's tricks, the n-gram bag kept.
 FINE_TUNING_DEFAULTS = {"discriminative_decay": 2.6, "gradual_unfreezing": True, "lr_schedule": "slanted_triangular",
                         "epochs": 4, "learning_rate": 4e-3, "embedding_dropout": 0.1, "dropout": 0.4}

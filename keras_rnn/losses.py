@@ -68,6 +68,25 @@ class MaskedSequenceCrossentropy(keras.losses.Loss):
 
 
 @keras.saving.register_keras_serializable(package="keras_rnn")
+class MaskedMean(keras.losses.Loss):
+    """The mean of per-position losses the model computed itself (`y_pred`, e.g. a sampled softmax's)
+    over the positions whose target is not padding (id 0), scaled as `MaskedSequenceCrossentropy` is.
+
+    Example:
+    >>> round(float(MaskedMean()(np.array([[4, 0]]), np.array([[0.5, 9.0]], "float32"))), 4)
+    0.5
+    """
+
+    def __init__(self, name: str = "masked_mean", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        mask = ops.cast(ops.not_equal(ops.cast(y_true, "int32"), 0), "float32")
+        positions = ops.cast(ops.size(mask), "float32")
+        return ops.cast(y_pred, "float32") * mask * positions / ops.maximum(ops.sum(mask), 1.0)
+
+
+@keras.saving.register_keras_serializable(package="keras_rnn")
 class PinballLoss(keras.losses.Loss):
     """Quantile (pinball) loss of multi-step quantile forecasts, for quantile regression heads.
 

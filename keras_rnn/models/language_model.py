@@ -13,6 +13,7 @@ import tensorflow as tf
 from keras import ops
 from keras.src.backend.common.masking import set_keras_mask
 
+from keras_rnn.losses import token_crossentropy
 from keras_rnn.models.rnn_stack import CELLS, rnn_stack, state_count
 from keras_rnn.validation import validate_choice, validate_fraction, validate_positive_int
 
@@ -38,12 +39,20 @@ class RecurrentLanguageModel(keras.layers.Layer):
             after a projection to `embedding_dim` when `units` differs. Defaults to `False`.
         stateful: carry states from batch to batch (batch `i` of a pass continues batch `i - 1`, row by
             row); needs a static batch size. Defaults to `False`.
+        sampled_softmax: `0` for the full softmax everywhere; else, in training with `targets`, the
+            cross-entropy is estimated from the target and this many sampled words (Jean et al., 2015;
+            `tf.nn.sampled_softmax_loss`, words drawn by a Zipf law over ids, which the vocabulary sorts
+            by frequency), so a step costs a small fraction of a large vocabulary's output layer.
+            Evaluation and generation always use the full softmax. Defaults to `0`.
 
     Call arguments:
         ids: int `(batch, time)`.
         initial_state: flat list of `(batch, units)` states, bottom layer first (LSTM: `h, c`), or
             `None` for zeros (stateful: the carried ones).
         return_state: also return the final states, as `initial_state` takes them.
+        targets: optional int `(batch, time)` next tokens: the call then returns the cross-entropy of
+            each position, float32 `(batch, time)`, in place of the logits (sampled in training when
+            `sampled_softmax`, exact otherwise).
 
     Example:
     >>> lm = RecurrentLanguageModel(50, cell="lstm", units=8, num_layers=2, embedding_dim=4)
@@ -63,6 +72,7 @@ class RecurrentLanguageModel(keras.layers.Layer):
         embedding_dropout: float = 0.0,
         tie_embeddings: bool = False,
         stateful: bool = False,
+        sampled_softmax: int = 0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -75,6 +85,13 @@ class RecurrentLanguageModel(keras.layers.Layer):
         self.embedding_dropout = validate_fraction("embedding_dropout", embedding_dropout)
         self.tie_embeddings = bool(tie_embeddings)
         self.stateful = bool(stateful)
+        if isinstance(sampled_softmax, bool) or not isinstance(sampled_softmax, int) or sampled_softmax < 0:
+            raise ValueError(f"Received an invalid value for argument `sampled_softmax`: {sampled_softmax!r}. "
+                             "Expected 0 (the full softmax) or a positive number of sampled words.")
+        if sampled_softmax >= vocabulary_size:
+            raise ValueError(f"Received an invalid value for argument `sampled_softmax`: {sampled_softmax!r}. "
+                             f"Expected fewer sampled words than the vocabulary's {vocabulary_size}.")
+        self.sampled_softmax = sampled_softmax
         self.embedding = keras.layers.Embedding(vocabulary_size, embedding_dim, mask_zero=True, name="embedding")
         self.drop_embeddings = keras.layers.Dropout(self.embedding_dropout, noise_shape=(None, None, 1),
                                                     name="embedding_dropout")
@@ -117,7 +134,7 @@ class RecurrentLanguageModel(keras.layers.Layer):
             for layer in self.rnn_layers:
                 layer.reset_state()
 
-    def call(self, ids, initial_state=None, return_state=False, training=None):
+    def call(self, ids, initial_state=None, return_state=False, targets=None, training=None):
         x = self.embedding(ids)
         mask = ops.not_equal(ids, 0)
         x = self.drop_embeddings(x, training=training)
@@ -128,24 +145,49 @@ class RecurrentLanguageModel(keras.layers.Layer):
             x, *final = layer(x, initial_state=given, mask=mask, training=training)
             states.extend(final)
             x = drop(x, training=training)
-        if self.tie_embeddings:
-            if self.projection is not None:
-                x = self.projection(x)
-            logits = ops.matmul(x, ops.transpose(ops.cast(self.embedding.embeddings, x.dtype))) + ops.cast(
-                self.output_bias, x.dtype)
+        if self.projection is not None:
+            x = self.projection(x)
+        if targets is not None:
+            outputs = self._token_losses(x, targets, training)
         else:
-            logits = self.output_layer(x)
-        # The inner layers pass the embedding's mask along; the logits must not carry it, or Keras would
-        # rescale a padded batch's loss once more after MaskedSequenceCrossentropy has (see the docstring).
-        set_keras_mask(logits, None)
-        return (logits, states) if return_state else logits
+            outputs = self._logits(x)
+            # The inner layers pass the embedding's mask along; the logits must not carry it, or Keras
+            # would rescale a padded batch's loss once more after MaskedSequenceCrossentropy has (see
+            # the docstring).
+            set_keras_mask(outputs, None)
+        return (outputs, states) if return_state else outputs
+
+    def _output_weights(self):
+        """The output layer as `(vocabulary_size, features)` weights and `(vocabulary_size,)` biases."""
+        if self.tie_embeddings:
+            return self.embedding.embeddings, self.output_bias
+        return ops.transpose(self.output_layer.kernel), self.output_layer.bias
+
+    def _logits(self, features):
+        if not self.tie_embeddings:
+            return self.output_layer(features)
+        weights, bias = self._output_weights()
+        return ops.matmul(features, ops.transpose(ops.cast(weights, features.dtype))) + ops.cast(bias, features.dtype)
+
+    def _token_losses(self, features, targets, training):
+        targets = ops.cast(targets, "int32")
+        if not (training and self.sampled_softmax):
+            return token_crossentropy(targets, self._logits(features))
+        weights, bias = self._output_weights()
+        shape = ops.shape(targets)
+        losses = tf.nn.sampled_softmax_loss(
+            weights=ops.cast(weights, "float32"), biases=ops.cast(bias, "float32"),
+            labels=ops.cast(ops.reshape(targets, (-1, 1)), "int64"),
+            inputs=ops.cast(ops.reshape(features, (-1, features.shape[-1])), "float32"),
+            num_sampled=self.sampled_softmax, num_classes=self.vocabulary_size, remove_accidental_hits=True)
+        return ops.reshape(losses, shape)
 
     def get_config(self) -> dict:
         config = super().get_config()
         config.update(
             vocabulary_size=self.vocabulary_size, cell=self.cell, units=self.units, num_layers=self.num_layers,
             embedding_dim=self.embedding_dim, dropout=self.dropout, embedding_dropout=self.embedding_dropout,
-            tie_embeddings=self.tie_embeddings, stateful=self.stateful,
+            tie_embeddings=self.tie_embeddings, stateful=self.stateful, sampled_softmax=self.sampled_softmax,
         )
         return config
 
@@ -157,7 +199,9 @@ def build_language_model(
     name: str = "language_model",
     **network,
 ) -> keras.Model:
-    """A functional `keras.Model`: ids `(batch, time)` → logits, around one `RecurrentLanguageModel`.
+    """A functional `keras.Model`: ids `(batch, time)` → logits, around one `RecurrentLanguageModel`; with
+    `sampled_softmax`, `{"ids", "targets"}` → the cross-entropy of each position (sampled in training,
+    exact in evaluation), for a loss that averages it (`keras_rnn.losses.MaskedMean`).
 
     Args:
         vocabulary_size: output classes, padding included.
@@ -171,10 +215,14 @@ def build_language_model(
     """
     if network.get("stateful") and batch_size is None:
         raise ValueError("A stateful language model needs a static `batch_size` (its states are one row per lane).")
-    ids = keras.Input(shape=(None,), batch_size=batch_size if network.get("stateful") else None, dtype="int32",
-                      name="ids")
-    logits = RecurrentLanguageModel(vocabulary_size, name="recurrent_language_model", **network)(ids)
-    return keras.Model(ids, logits, name=name)
+    batch = batch_size if network.get("stateful") else None
+    ids = keras.Input(shape=(None,), batch_size=batch, dtype="int32", name="ids")
+    layer = RecurrentLanguageModel(vocabulary_size, name="recurrent_language_model", **network)
+    if not network.get("sampled_softmax"):
+        return keras.Model(ids, layer(ids), name=name)
+    # Sampled training needs the targets inside the network: ids and targets in, each position's loss out.
+    targets = keras.Input(shape=(None,), batch_size=batch, dtype="int32", name="targets")
+    return keras.Model({"ids": ids, "targets": targets}, layer(ids, targets=targets), name=name)
 
 
 def stateless_copy(language_model: RecurrentLanguageModel) -> RecurrentLanguageModel:

@@ -48,7 +48,8 @@ class LanguageModelText:
 
 @dataclasses.dataclass
 class LanguageModelNetwork:
-    """The `RecurrentLanguageModel` arguments: embeddings, the RNN stack, dropout, tying and statefulness."""
+    """The `RecurrentLanguageModel` arguments: embeddings, the RNN stack, dropout, tying, statefulness and
+    the sampled softmax of training (`sampled_softmax` words a step; 0: the full softmax)."""
 
     cell: str = "gru"
     units: int = 512
@@ -58,8 +59,12 @@ class LanguageModelNetwork:
     embedding_dropout: float = 0.0
     tie_embeddings: bool = False
     stateful: bool = False
+    sampled_softmax: int = 0
 
     def __post_init__(self):
+        if isinstance(self.sampled_softmax, bool) or not isinstance(self.sampled_softmax, int) or self.sampled_softmax < 0:
+            raise ValueError(f"Received an invalid value for argument `sampled_softmax`: {self.sampled_softmax!r}. "
+                             "Expected 0 (the full softmax) or a positive number of sampled words.")
         for name in ("units", "num_layers", "embedding_dim"):
             validate_positive_int(name, getattr(self, name))
         validate_choice("cell", self.cell, CELLS)

@@ -28,7 +28,7 @@ import tensorflow as tf
 from keras_rnn.core.fit import learning_rate_schedule
 from keras_rnn.core.pretrained import LANGUAGE_MODEL_VOCABULARY
 from keras_rnn.core.runs import RUN_FILES
-from keras_rnn.losses import MaskedSequenceCrossentropy
+from keras_rnn.losses import MaskedMean, MaskedSequenceCrossentropy
 from keras_rnn.metrics import MaskedPerplexity, MaskedTokenAccuracy
 from keras_rnn.models.language_model import RecurrentLanguageModel, build_language_model, stateless_copy
 from keras_rnn.tasks.language_model.config import LanguageModelConfig
@@ -118,8 +118,14 @@ def lane_batches(inputs: np.ndarray, targets: np.ndarray, length: int, batch_siz
     return both.reshape(2, rows_out, steps, length).transpose(2, 0, 1, 3)
 
 
-def _pairs(batches: np.ndarray) -> tf.data.Dataset:
-    return tf.data.Dataset.from_tensor_slices(batches).map(lambda b: (b[0], b[1]))
+def _pairs(batches: np.ndarray, with_targets: bool = False) -> tf.data.Dataset:
+    return tf.data.Dataset.from_tensor_slices(batches).map(lambda b: _inputs(b[0], b[1], with_targets))
+
+
+def _inputs(ids, targets, with_targets: bool):
+    """`(ids, targets)`, or for a sampled-softmax model, whose network takes the targets too,
+    `({"ids", "targets"}, targets)`."""
+    return ({"ids": ids, "targets": targets}, targets) if with_targets else (ids, targets)
 
 
 def prepare_language_model_data(config: LanguageModelConfig, preprocessor: LanguageModelPreprocessor | None = None
@@ -138,6 +144,7 @@ def prepare_language_model_data(config: LanguageModelConfig, preprocessor: Langu
     train_stream = token_stream(preprocessor, documents.train)
     validation_stream = token_stream(preprocessor, documents.validation)
     batch, length = optimization.batch_size, text.sequence_length
+    sampled = bool(config.network.sampled_softmax)
     if config.network.stateful:
         lane_length = (len(train_stream) - 1) // batch // length * length
         if lane_length < 1:
@@ -149,7 +156,7 @@ def prepare_language_model_data(config: LanguageModelConfig, preprocessor: Langu
         train_array = lane_batches(*train_lanes, length)
 
         def make_train() -> tf.data.Dataset:
-            return _pairs(train_array).prefetch(tf.data.AUTOTUNE)
+            return _pairs(train_array, sampled).prefetch(tf.data.AUTOTUNE)
 
         train_batches = train_array.shape[0]
     else:
@@ -160,12 +167,12 @@ def prepare_language_model_data(config: LanguageModelConfig, preprocessor: Langu
         def make_train() -> tf.data.Dataset:
             return (tf.data.Dataset.from_tensor_slices(windows)
                     .shuffle(len(windows), seed=optimization.seed, reshuffle_each_iteration=True)
-                    .batch(batch).map(lambda b: (b[:, 0], b[:, 1])).prefetch(tf.data.AUTOTUNE))
+                    .batch(batch).map(lambda b: _inputs(b[:, 0], b[:, 1], sampled)).prefetch(tf.data.AUTOTUNE))
 
     validation_array = lane_batches(*lanes(validation_stream, batch), length,
                                     batch_size=batch if config.network.stateful else None)
     return PreparedLanguageModelData(
-        train=make_train(), validation=_pairs(validation_array).cache(), train_batches=train_batches,
+        train=make_train(), validation=_pairs(validation_array, sampled).cache(), train_batches=train_batches,
         validation_batches=validation_array.shape[0], fresh_train=make_train, preprocessor=preprocessor,
         train_stream=train_stream, validation_stream=validation_stream,
         validation_source=documents.validation_source, train_documents=len(documents.train),
@@ -185,11 +192,17 @@ def prepare_language_model_run_data(config: LanguageModelConfig, run_dir: str) -
 
 def compile_language_model(model: keras.Model, config: LanguageModelConfig, total_steps: int) -> keras.Model:
     """Adam (clipped, optionally decayed) on the masked next-token cross-entropy, with perplexity and
-    top-1 / top-3 next-token accuracy."""
+    top-1 / top-3 next-token accuracy (with `sampled_softmax`, the loss the model computes, alone)."""
     optimization = config.optimization
     learning_rate = learning_rate_schedule(optimization.learning_rate, optimization.lr_schedule, total_steps)
+    optimizer = keras.optimizers.Adam(learning_rate, clipnorm=optimization.clipnorm)
+    if config.network.sampled_softmax:
+        # The model outputs each position's loss (sampled in training, exact in validation): no logits for
+        # the metrics; the exact figures come from the stream evaluation after training.
+        model.compile(optimizer=optimizer, loss=MaskedMean())
+        return model
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate, clipnorm=optimization.clipnorm),
+        optimizer=optimizer,
         loss=MaskedSequenceCrossentropy(),
         metrics=[MaskedPerplexity(), MaskedTokenAccuracy("top_1_accuracy"), MaskedTokenAccuracy("top_3_accuracy", k=3)],
     )
