@@ -107,9 +107,19 @@ def main() -> None:
 
     from benchmarks.report import print_figures
     from keras_rnn import SentimentConfig
+    from keras_rnn.core.runs import is_finished_run
     from keras_rnn.data.corpora import load_text_classification
-    from keras_rnn.tasks.language_model import LanguageModelConfig, train_language_model
-    from keras_rnn.tasks.sentiment import export_sentiment, train_sentiment
+    from keras_rnn.tasks.language_model import LANGUAGE_MODEL, LanguageModelConfig, train_language_model
+    from keras_rnn.tasks.sentiment import SENTIMENT, export_sentiment, train_sentiment
+
+    def trained(task, train, config, run_dir):
+        """A stage's result and seconds: trained, or read back when an earlier run of the script finished it."""
+        if is_finished_run(run_dir):
+            result = task.load_finished(task.resolved(config), run_dir)
+            return result, result.metrics["wall_time_s"]
+        started = time.perf_counter()
+        result = train(config, run_dir, verbose=args.verbose)
+        return result, time.perf_counter() - started
 
     def report(figures: dict) -> None:
         print_figures(figures)
@@ -132,9 +142,7 @@ def main() -> None:
     lm_corpus = write_language_model_corpus(train_texts, os.path.join(root, "lm_corpus"),
                                             LM_DEFAULTS["validation_fraction"], base.optimization.seed)
     lm_config = LanguageModelConfig(**{**LM_DEFAULTS, **lm_values, "corpus": lm_corpus})
-    started = time.perf_counter()
-    lm = train_language_model(lm_config, os.path.join(root, "language_model"), verbose=args.verbose)
-    lm_seconds = time.perf_counter() - started
+    lm, lm_seconds = trained(LANGUAGE_MODEL, train_language_model, lm_config, os.path.join(root, "language_model"))
     m = lm.metrics
     report({**common, "stage": "language_model", "config": lm_config.flat(),
             "val_perplexity": round(m["val_stream_perplexity"], 2), "val_top_1_accuracy": round(m["val_stream_top_1_accuracy"], 4),
@@ -146,9 +154,7 @@ def main() -> None:
     if not args.no_default:
         systems.append(("default", base))
     for name, config in systems:
-        started = time.perf_counter()
-        result = train_sentiment(config, os.path.join(root, name), verbose=args.verbose)
-        seconds = time.perf_counter() - started
+        result, seconds = trained(SENTIMENT, train_sentiment, config, os.path.join(root, name))
         export = export_sentiment(os.path.join(root, f"{name}_export"), result.model, result.preprocessor,
                                   result.class_names, result.config, overwrite=True, metrics=result.metrics)
         figures = {**common, "stage": name, "config": result.config.flat(),

@@ -218,7 +218,7 @@ def _train(args) -> int:
 
     task = get_task(args.task)
     strategy = get_strategy(args.strategy)  # first: multi-worker strategies must precede other TF ops
-    config = config_from_args(args, task.config_class)
+    config = task.resolved(config_from_args(args, task.config_class))
     output = os.path.abspath(args.output)
     if os.path.exists(output) and not args.overwrite:
         raise FileExistsError(f"{args.output!r} already exists; pass --overwrite to replace it.")

@@ -28,6 +28,14 @@ def token_crossentropy(y_true, logits, label_smoothing: float = 0.0):
     return log_normalizer - (1.0 - label_smoothing) * target - label_smoothing * ops.mean(logits, axis=-1)
 
 
+def _over_real_positions(losses, y_true):
+    """Per-position `losses` zeroed at padding (target 0) and rescaled: Keras averages what a loss returns
+    over every position, and this makes that the mean over real tokens, whatever the batch's padding."""
+    mask = ops.cast(ops.not_equal(ops.cast(y_true, "int32"), 0), "float32")
+    positions = ops.cast(ops.size(mask), "float32")
+    return losses * mask * positions / ops.maximum(ops.sum(mask), 1.0)
+
+
 @keras.saving.register_keras_serializable(package="keras_rnn")
 class MaskedSequenceCrossentropy(keras.losses.Loss):
     """Mean token cross-entropy from logits over the positions whose target is not padding (id 0).
@@ -54,12 +62,7 @@ class MaskedSequenceCrossentropy(keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         y_true = ops.cast(y_true, "int32")
-        nll = token_crossentropy(y_true, y_pred, self.label_smoothing)
-        mask = ops.cast(ops.not_equal(y_true, 0), "float32")
-        # Keras averages the returned values over every position; rescaling makes that the mean over
-        # real tokens, whatever the padding of the batch.
-        positions = ops.cast(ops.size(mask), "float32")
-        return nll * mask * positions / ops.maximum(ops.sum(mask), 1.0)
+        return _over_real_positions(token_crossentropy(y_true, y_pred, self.label_smoothing), y_true)
 
     def get_config(self):
         config = super().get_config()
@@ -81,9 +84,7 @@ class MaskedMean(keras.losses.Loss):
         super().__init__(name=name, **kwargs)
 
     def call(self, y_true, y_pred):
-        mask = ops.cast(ops.not_equal(ops.cast(y_true, "int32"), 0), "float32")
-        positions = ops.cast(ops.size(mask), "float32")
-        return ops.cast(y_pred, "float32") * mask * positions / ops.maximum(ops.sum(mask), 1.0)
+        return _over_real_positions(ops.cast(y_pred, "float32"), y_true)
 
 
 @keras.saving.register_keras_serializable(package="keras_rnn")

@@ -95,7 +95,8 @@ class MaskedTokenAccuracy(keras.metrics.Metric):
 
 @keras.saving.register_keras_serializable(package="keras_rnn")
 class MaskedPerplexity(keras.metrics.Metric):
-    """`exp` of the mean cross-entropy (no label smoothing) over non-padding target tokens.
+    """`exp` of the mean cross-entropy (no label smoothing) over non-padding target tokens; with
+    `from_losses=True`, `y_pred` is already each position's cross-entropy.
 
     Example:
     >>> metric = MaskedPerplexity()
@@ -104,20 +105,25 @@ class MaskedPerplexity(keras.metrics.Metric):
     4.0
     """
 
-    def __init__(self, name: str = "perplexity", **kwargs):
+    def __init__(self, name: str = "perplexity", from_losses: bool = False, **kwargs):
         super().__init__(name=name, **kwargs)
+        self.from_losses = bool(from_losses)
         self.total = self.add_variable(shape=(), initializer="zeros", name="total")
         self.count = self.add_variable(shape=(), initializer="zeros", name="count")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true = ops.cast(y_true, "int32")
         mask = ops.cast(ops.not_equal(y_true, 0), "float32")
-        nll = token_crossentropy(y_true, y_pred)
+        # `from_losses`: the model output each position's cross-entropy itself (a sampled-softmax model).
+        nll = ops.cast(y_pred, "float32") if self.from_losses else token_crossentropy(y_true, y_pred)
         self.total.assign_add(ops.sum(nll * mask))
         self.count.assign_add(ops.sum(mask))
 
     def result(self):
         return ops.exp(self.total / ops.maximum(self.count, 1.0))
+
+    def get_config(self):
+        return {**super().get_config(), "from_losses": self.from_losses}
 
 
 def bleu_and_chrf(hypotheses: Sequence[str], references: Sequence[str] | Sequence[Sequence[str]]) -> dict:

@@ -16,6 +16,14 @@ from keras import ops
 from keras_rnn.validation import validate_fraction, validate_positive_int
 
 
+def validate_decay(name: str, value) -> float:
+    """Returns `value` as a float if it is >= 1 (a learning-rate divisor per layer group), else raises."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 1:
+        raise ValueError(f"Received an invalid value for argument `{name}`: {value!r}. Expected a number >= 1 "
+                         "(1: every layer group at one learning rate; more: lower groups learn slower).")
+    return float(value)
+
+
 @keras.saving.register_keras_serializable(package="keras_rnn")
 class SlantedTriangular(keras.optimizers.schedules.LearningRateSchedule):
     """A learning rate that rises linearly over the first `cut_fraction` of the steps, from
@@ -43,10 +51,7 @@ class SlantedTriangular(keras.optimizers.schedules.LearningRateSchedule):
                              "Expected a number > 0.")
         self.max_learning_rate = float(max_learning_rate)
         self.total_steps = validate_positive_int("total_steps", total_steps)
-        self.cut_fraction = validate_fraction("cut_fraction", cut_fraction)
-        if not 0 < cut_fraction < 1:
-            raise ValueError(f"Received an invalid value for argument `cut_fraction`: {cut_fraction!r}. "
-                             "Expected a number strictly between 0 and 1.")
+        self.cut_fraction = validate_fraction("cut_fraction", cut_fraction, allow_zero=False)
         if not ratio >= 1:
             raise ValueError(f"Received an invalid value for argument `ratio`: {ratio!r}. Expected a number >= 1.")
         self.ratio = float(ratio)
@@ -75,7 +80,8 @@ class LayerwiseAdam(keras.optimizers.Adam):
     (Howard & Ruder use 2.6). With `unfreeze_every` steps, the head learns from the start and group
     `i` from step `(n - i) * unfreeze_every` on: one more group unfreezes every `unfreeze_every` steps,
     from the top down (an epoch's steps gives their one group per epoch). A frozen group's weights do
-    not move (its updates are scaled by 0; its gradients are still computed).
+    not move (its updates are scaled by 0; its gradients are still computed, and Adam's moment estimates
+    of it keep updating, so a group starts from warm moments when it unfreezes).
 
     Args:
         learning_rate: the head's learning rate or schedule.
@@ -111,10 +117,7 @@ class LayerwiseAdam(keras.optimizers.Adam):
                                      "to one group.")
                 seen[name] = index
         self._group_of_layer = seen
-        if not decay >= 1:
-            raise ValueError(f"Received an invalid value for argument `decay`: {decay!r}. Expected a number >= 1 "
-                             "(lower groups learn slower).")
-        self.decay = float(decay)
+        self.decay = validate_decay("decay", decay)
         self.unfreeze_every = None if unfreeze_every is None else validate_positive_int("unfreeze_every", unfreeze_every)
 
     def _depth(self, path: str) -> int:

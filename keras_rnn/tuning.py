@@ -333,8 +333,10 @@ def run_search(
     validate_positive_int("decode_examples", decode_examples)
     objective, direction = resolve_objective(config.task, objective)
     task = searchable_tasks()[config.task]
-    if task.resolve_config is not None:
-        config = task.resolve_config(config)
+    config = task.resolved(config)
+    # A search leaves alone the fields the configuration took from elsewhere (a pretrained encoder's
+    # vocabulary and RNN stack): another value there could not be built.
+    fixed_fields = tuple(fixed_fields) + config.determined_fields()
     resolved = resolve_search_space(config, objective, space, fixed_fields)
     settings = {"task": task.name, "tuner": tuner, "objective": objective, "max_trials": max_trials,
                 "space": space_to_json(resolved), "config": config.to_dict(),

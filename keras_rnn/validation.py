@@ -35,6 +35,17 @@ def validate_positive_int(name: str, value: Any) -> int:
     return value
 
 
+def validate_count(name: str, value: Any, meaning_of_zero: str) -> int:
+    """Returns `value` if it is an integer >= 0 (bools excluded), else raises `ValueError` saying what 0
+    means (`meaning_of_zero`)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(
+            f"Received an invalid value for argument `{name}`: {value!r}. Expected 0 ({meaning_of_zero}) or a "
+            "positive integer."
+        )
+    return value
+
+
 def validate_fraction(name: str, value: Any, *, allow_zero: bool = True) -> float:
     """Returns `value` if it is a number in [0, 1) (or (0, 1) when `allow_zero` is False)."""
     low_ok = value >= 0 if allow_zero else value > 0

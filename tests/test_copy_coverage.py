@@ -32,6 +32,10 @@ def test_teacher_forced_call_equals_step_by_step_decoding_and_coverage_loss(atte
     keras.utils.set_random_seed(3)
     model = small_model(attention)
     encoder, decoder = model.get_layer("encoder"), model.get_layer("decoder")
+    # The coverage weights start at zero, where coverage changes no score: give them values, so that a
+    # wrong coverage in either path would show.
+    kernel = decoder.attention_layer.coverage_kernel
+    kernel.assign(np.random.default_rng(3).normal(0, 2.0, kernel.shape).astype("float32"))
     source = tf.constant([[5, 1, 7, 1, 9], [6, 8, 1, 0, 0]])
     tokens = tf.constant([["a", "x", "b", "y", "c"], ["d", "e", "z", "", ""]])
     extended = extended_source_ids(source, tokens, V)

@@ -93,6 +93,19 @@ def test_a_pretrained_classifier_starts_from_the_language_model_and_fine_tunes(r
     assert model.optimizer.layer_groups == [["embedding"], ["gru_0"]] and model.optimizer.decay == 2.6
     assert model.optimizer.unfreeze_every == data.train_batches
 
+    # Gradual unfreezing on the real classifier: epoch 1 trains the head alone, epoch 2 also the GRU,
+    # epoch 3 the embedding too.
+    def weights():
+        return {name: model.get_layer(name).get_weights()[0].copy() for name in ("embedding", "gru_0", "rnn_logits")}
+
+    changed = []
+    for _ in range(3):
+        before = weights()
+        model.fit(data.train, epochs=1, verbose=0, shuffle=False)
+        after = weights()
+        changed.append({name for name in before if not np.array_equal(before[name], after[name])})
+    assert changed == [{"rnn_logits"}, {"rnn_logits", "gru_0"}, {"rnn_logits", "gru_0", "embedding"}]
+
     result = train_sentiment(config, str(tmp_path / "run"), verbose=0)
     assert result.config == resolved  # the run records what it trained
     assert result.metrics["val_accuracy"] > 0.9
@@ -104,6 +117,20 @@ def test_a_pretrained_classifier_starts_from_the_language_model_and_fine_tunes(r
 
     rows = SentimentPredictor(export).predict(["a wonderful superb film", "an awful dull boring plot"])
     assert [row["label"] for row in rows] == ["positive", "negative"]
+
+
+def test_values_the_encoder_overrides_are_named_and_a_search_leaves_them_alone(reviews_tsv, language_model_run):
+    from keras_rnn.tasks.sentiment import resolve_pretrained_encoder
+    from keras_rnn.tuning import resolve_search_space
+
+    with pytest.warns(UserWarning, match=r"sets .*units=8.*the values given \(units=32\) are not used"):
+        resolved = resolve_pretrained_encoder(SentimentConfig(corpus=reviews_tsv, units=32,
+                                                              pretrained_encoder=language_model_run.run_dir))
+    assert resolved.network.units == 8
+    space = resolve_search_space(resolved, "val_accuracy", None, resolved.determined_fields())
+    assert not set(space) & {"cell", "units", "num_layers", "bidirectional", "embedding_dim"}
+    assert {"dropout", "learning_rate"} <= set(space)
+    assert SentimentConfig().determined_fields() == ()
 
 
 def test_a_classifier_of_another_shape_is_refused_the_encoder(reviews_tsv, language_model_run, tmp_path):

@@ -203,6 +203,11 @@ class TaskConfig:
         part = cls.field_parts()[name]
         return cls.defaults.get(name, _default(_part_fields(cls.parts[part])[name]))
 
+    def determined_fields(self) -> tuple[str, ...]:
+        """Fields whose values come from elsewhere (a pretrained encoder's vocabulary and RNN stack), which
+        a hyperparameter search must leave alone; none by default."""
+        return ()
+
     def flat(self) -> dict[str, Any]:
         """Field name → value, across parts."""
         return {name: value for part in self.parts for name, value in dataclasses.asdict(getattr(self, part)).items()}

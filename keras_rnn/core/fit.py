@@ -18,6 +18,7 @@ import tensorflow as tf
 from keras_rnn.core.config import LR_SCHEDULES
 from keras_rnn.core.runs import RUN_FILES
 from keras_rnn.files import write_text_atomic
+from keras_rnn.optimizers import SlantedTriangular  # also registers it, so a saved model using it loads
 from keras_rnn.validation import validate_choice
 
 
@@ -30,8 +31,6 @@ def learning_rate_schedule(learning_rate: float, schedule: str, total_steps: int
     if schedule == "linear_decay":
         return keras.optimizers.schedules.PolynomialDecay(learning_rate, total_steps, 0.0, power=1.0)
     if schedule == "slanted_triangular":
-        from keras_rnn.optimizers import SlantedTriangular
-
         return SlantedTriangular(learning_rate, total_steps)
     return learning_rate
 

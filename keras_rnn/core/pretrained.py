@@ -13,10 +13,12 @@ import os
 
 import keras
 
-from keras_rnn.core.runs import RUN_FILES, is_finished_run
+from keras_rnn.core.runs import RUN_FILES
 
 # The language-model task's vocabulary file (tokens after padding and OOV, `[END]` first, as JSON).
 LANGUAGE_MODEL_VOCABULARY = "vocabulary.json"
+# The classifier fields a pretrained encoder sets (`SentimentConfig.determined_fields`).
+ENCODER_FIELDS = ("max_tokens", "standardization", "cell", "units", "num_layers", "embedding_dim", "bidirectional")
 
 
 @dataclasses.dataclass
@@ -37,10 +39,11 @@ class PretrainedEncoder:
 
     def weights(self) -> tuple[list, list[list]]:
         """The embedding's weights and each RNN layer's, bottom first (loads the run's best model)."""
-        from keras_rnn.models.language_model import RecurrentLanguageModel
+        from keras_rnn.models.language_model import language_model_layer
 
-        model = keras.saving.load_model(os.path.join(self.run_dir, RUN_FILES["model"]))
-        layer = next(layer for layer in model.layers if isinstance(layer, RecurrentLanguageModel))
+        # Uncompiled: only the weights are wanted, not the language model's optimizer and loss.
+        model = keras.saving.load_model(os.path.join(self.run_dir, RUN_FILES["model"]), compile=False)
+        layer = language_model_layer(model)
         return layer.embedding.get_weights(), [rnn.get_weights() for rnn in layer.rnn_layers]
 
 
@@ -59,17 +62,21 @@ def read_pretrained_encoder(run_dir: str) -> PretrainedEncoder:
     if config.get("task") != "language_model":
         raise ValueError(f"Pretrained encoder {run_dir!r} is a {config.get('task')!r} run; expected a "
                          "'language_model' run.")
-    if not is_finished_run(run_dir) or not os.path.isfile(os.path.join(run_dir, RUN_FILES["model"])):
-        raise ValueError(f"Pretrained encoder {run_dir!r} has not finished training (no {RUN_FILES['metrics']}); "
+    missing = [RUN_FILES[key] for key in ("metrics", "model") if not os.path.isfile(os.path.join(run_dir, RUN_FILES[key]))]
+    if missing:
+        raise ValueError(f"Pretrained encoder {run_dir!r} has not finished training (no {' or '.join(missing)}); "
                          "finish or resume it first.")
-    text, network = config["text"], config["network"]
-    if text["granularity"] != "word":
-        raise ValueError(f"Pretrained encoder {run_dir!r} is a granularity={text['granularity']!r} language model; "
+    try:  # a run folder's config.json holds every field, in its parts
+        text, network = config["text"], config["network"]
+        granularity, lowercase = text["granularity"], text["lowercase"]
+        stack = {name: network[name] for name in ("cell", "units", "num_layers", "embedding_dim")}
+    except KeyError as missing:
+        raise ValueError(f"Pretrained encoder {run_dir!r}: its {RUN_FILES['config']} has no {missing.args[0]!r} "
+                         "field; expected the configuration a language_model run writes.") from None
+    if granularity != "word":
+        raise ValueError(f"Pretrained encoder {run_dir!r} is a granularity={granularity!r} language model; "
                          "a classifier reads words: train it with --granularity word.")
     with open(os.path.join(run_dir, LANGUAGE_MODEL_VOCABULARY), encoding="utf-8") as f:
         vocabulary = json.load(f)
-    return PretrainedEncoder(
-        run_dir=os.path.abspath(run_dir), vocabulary=vocabulary,
-        standardization="lower" if text["lowercase"] else "cased", cell=network["cell"], units=network["units"],
-        num_layers=network["num_layers"], embedding_dim=network["embedding_dim"],
-    )
+    return PretrainedEncoder(run_dir=os.path.abspath(run_dir), vocabulary=vocabulary,
+                             standardization="lower" if lowercase else "cased", **stack)

@@ -103,6 +103,11 @@ class Task:
     run_generate: Callable[[argparse.Namespace, list[str]], int] | None = None
     resolve_config: Callable[[TaskConfig], TaskConfig] | None = None
 
+    def resolved(self, config: TaskConfig) -> TaskConfig:
+        """`config` with the fields `resolve_config` fills in (unchanged when the task has none): what
+        training, search and a re-export of a finished run all start from."""
+        return config if self.resolve_config is None else self.resolve_config(config)
+
     def __post_init__(self):
         if getattr(self.config_class, "task", None) != self.name:
             raise ValueError(f"Task {self.name!r}: its config_class {self.config_class.__name__} configures "

@@ -54,8 +54,7 @@ def train(
                         f"not a {type(config).__name__}.")
     if score_options and task.score is None:
         raise TypeError(f"Task {task.name!r} scores nothing after training; it takes no {sorted(score_options)}.")
-    if task.resolve_config is not None:
-        config = task.resolve_config(config)
+    config = task.resolved(config)
     if isinstance(strategy, str):
         strategy = get_strategy(strategy)
     index, workers = worker_index(strategy)

@@ -72,9 +72,6 @@ class _MemoryAttention(keras.layers.Layer):
         # about 0.5%, and they are what attention plots and the copy distribution read.
         return _masked_softmax(ops.cast(scores, "float32"), mask)
 
-    def score(self, query, keys):
-        return self.score_features(self.query_features(query), keys)
-
     def call(self, query, memory, memory_mask=None, keys=None, coverage=None):
         single_step = len(query.shape) == 2
         if single_step:

@@ -15,7 +15,7 @@ from keras.src.backend.common.masking import set_keras_mask
 
 from keras_rnn.losses import token_crossentropy
 from keras_rnn.models.rnn_stack import CELLS, rnn_stack, state_count
-from keras_rnn.validation import validate_choice, validate_fraction, validate_positive_int
+from keras_rnn.validation import validate_choice, validate_count, validate_fraction, validate_positive_int
 
 
 @keras.saving.register_keras_serializable(package="keras_rnn")
@@ -85,9 +85,7 @@ class RecurrentLanguageModel(keras.layers.Layer):
         self.embedding_dropout = validate_fraction("embedding_dropout", embedding_dropout)
         self.tie_embeddings = bool(tie_embeddings)
         self.stateful = bool(stateful)
-        if isinstance(sampled_softmax, bool) or not isinstance(sampled_softmax, int) or sampled_softmax < 0:
-            raise ValueError(f"Received an invalid value for argument `sampled_softmax`: {sampled_softmax!r}. "
-                             "Expected 0 (the full softmax) or a positive number of sampled words.")
+        validate_count("sampled_softmax", sampled_softmax, "the full softmax")
         if sampled_softmax >= vocabulary_size:
             raise ValueError(f"Received an invalid value for argument `sampled_softmax`: {sampled_softmax!r}. "
                              f"Expected fewer sampled words than the vocabulary's {vocabulary_size}.")
@@ -223,6 +221,12 @@ def build_language_model(
     # Sampled training needs the targets inside the network: ids and targets in, each position's loss out.
     targets = keras.Input(shape=(None,), batch_size=batch, dtype="int32", name="targets")
     return keras.Model({"ids": ids, "targets": targets}, layer(ids, targets=targets), name=name)
+
+
+def language_model_layer(model: keras.Model) -> RecurrentLanguageModel:
+    """The `RecurrentLanguageModel` inside a training model, as a stateless copy (any batch size)."""
+    layer = next(layer for layer in model.layers if isinstance(layer, RecurrentLanguageModel))
+    return stateless_copy(layer) if layer.stateful else layer
 
 
 def stateless_copy(language_model: RecurrentLanguageModel) -> RecurrentLanguageModel:

@@ -300,7 +300,7 @@ class Seq2SeqDecoder(keras.layers.Layer):
             return coverage + alignment, alignment
 
         # In float32, as the attention weights are.
-        zeros = ops.zeros(ops.shape(memory_mask), "float32")
+        zeros = ops.zeros(ops.shape(memory)[:2], "float32")
         _, alignments = tf.scan(attend, features, initializer=(zeros, zeros))
         alignments = ops.transpose(alignments, (1, 0, 2))                           # (b, t, s)
         contexts = ops.matmul(ops.cast(alignments, memory.dtype), memory)

@@ -10,7 +10,7 @@ from keras_rnn.models.rnn_stack import CELLS
 from keras_rnn.search_space import boolean, choice, float_range, int_range
 from keras_rnn.tasks.language_model.data import DOCUMENT_UNITS
 from keras_rnn.tasks.language_model.preprocessor import GRANULARITIES
-from keras_rnn.validation import validate_choice, validate_fraction, validate_positive_int
+from keras_rnn.validation import validate_choice, validate_count, validate_fraction, validate_positive_int
 
 
 
@@ -62,9 +62,7 @@ class LanguageModelNetwork:
     sampled_softmax: int = 0
 
     def __post_init__(self):
-        if isinstance(self.sampled_softmax, bool) or not isinstance(self.sampled_softmax, int) or self.sampled_softmax < 0:
-            raise ValueError(f"Received an invalid value for argument `sampled_softmax`: {self.sampled_softmax!r}. "
-                             "Expected 0 (the full softmax) or a positive number of sampled words.")
+        validate_count("sampled_softmax", self.sampled_softmax, "the full softmax")
         for name in ("units", "num_layers", "embedding_dim"):
             validate_positive_int(name, getattr(self, name))
         validate_choice("cell", self.cell, CELLS)

@@ -30,7 +30,9 @@ from keras_rnn.core.pretrained import LANGUAGE_MODEL_VOCABULARY
 from keras_rnn.core.runs import RUN_FILES
 from keras_rnn.losses import MaskedMean, MaskedSequenceCrossentropy
 from keras_rnn.metrics import MaskedPerplexity, MaskedTokenAccuracy
-from keras_rnn.models.language_model import RecurrentLanguageModel, build_language_model, stateless_copy
+from keras_rnn.models.language_model import (
+    RecurrentLanguageModel, build_language_model, language_model_layer, stateless_copy,
+)
 from keras_rnn.tasks.language_model.config import LanguageModelConfig
 from keras_rnn.tasks.language_model.data import load_documents
 from keras_rnn.tasks.language_model.generation import evaluate_stream, lanes
@@ -192,14 +194,16 @@ def prepare_language_model_run_data(config: LanguageModelConfig, run_dir: str) -
 
 def compile_language_model(model: keras.Model, config: LanguageModelConfig, total_steps: int) -> keras.Model:
     """Adam (clipped, optionally decayed) on the masked next-token cross-entropy, with perplexity and
-    top-1 / top-3 next-token accuracy (with `sampled_softmax`, the loss the model computes, alone)."""
+    top-1 / top-3 next-token accuracy (with `sampled_softmax`: the loss the model computes and its
+    perplexity, sampled in training and exact in validation)."""
     optimization = config.optimization
     learning_rate = learning_rate_schedule(optimization.learning_rate, optimization.lr_schedule, total_steps)
     optimizer = keras.optimizers.Adam(learning_rate, clipnorm=optimization.clipnorm)
     if config.network.sampled_softmax:
-        # The model outputs each position's loss (sampled in training, exact in validation): no logits for
-        # the metrics; the exact figures come from the stream evaluation after training.
-        model.compile(optimizer=optimizer, loss=MaskedMean())
+        # The model outputs each position's loss (sampled in training, exact in validation): perplexity
+        # from it, no logits for top-k accuracy. No XLA: the candidate sampler has no XLA kernel.
+        model.compile(optimizer=optimizer, loss=MaskedMean(), metrics=[MaskedPerplexity(from_losses=True)],
+                      jit_compile=False)
         return model
     model.compile(
         optimizer=optimizer,
@@ -214,12 +218,6 @@ def build_compiled_language_model(config: LanguageModelConfig, data: PreparedLan
     model = build_language_model(data.preprocessor.vocabulary_size, batch_size=config.optimization.batch_size,
                                  **dataclasses.asdict(config.network))
     return compile_language_model(model, config, config.optimization.epochs * (steps_per_epoch or data.train_batches))
-
-
-def language_model_layer(model: keras.Model) -> RecurrentLanguageModel:
-    """The `RecurrentLanguageModel` inside a training model, as a stateless copy (any batch size)."""
-    layer = next(layer for layer in model.layers if isinstance(layer, RecurrentLanguageModel))
-    return stateless_copy(layer) if layer.stateful else layer
 
 
 def score_language_model(model: keras.Model, config: LanguageModelConfig, data: PreparedLanguageModelData) -> tuple[dict, dict]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 from keras_rnn.core.config import DataConfig, OptimizationConfig, TaskConfig
+from keras_rnn.core.pretrained import ENCODER_FIELDS
+from keras_rnn.optimizers import validate_decay
 from keras_rnn.data.text import STANDARDIZATIONS, TRUNCATING
 from keras_rnn.models.classifier import POOLINGS
 from keras_rnn.models.rnn_stack import CELLS
@@ -82,9 +84,7 @@ class FineTuningOptimization(OptimizationConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        if not self.discriminative_decay >= 1:
-            raise ValueError(f"Received an invalid value for argument `discriminative_decay`: "
-                             f"{self.discriminative_decay!r}. Expected a number >= 1 (1: every layer at one rate).")
+        validate_decay("discriminative_decay", self.discriminative_decay)
 
 
 class SentimentConfig(TaskConfig):
@@ -105,6 +105,10 @@ class SentimentConfig(TaskConfig):
     text: ClassificationText
     network: ClassifierNetwork
     optimization: FineTuningOptimization
+
+    def determined_fields(self) -> tuple[str, ...]:
+        """With a pretrained encoder, the fields it sets (`keras_rnn.core.pretrained.ENCODER_FIELDS`)."""
+        return ENCODER_FIELDS if self.network.pretrained_encoder is not None else ()
 
     task = "sentiment"
     parts = {"data": ClassificationData, "text": ClassificationText, "network": ClassifierNetwork,

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import math
 import os
+import warnings
 from collections.abc import Callable
 
 import keras
@@ -87,7 +88,8 @@ def _bucketed(ids_dataset, lengths, batch_size, max_length, shuffle_seed=None):
 
 
 def prepare_sentiment_data(config: SentimentConfig, preprocessor: TextPreprocessor | None = None) -> PreparedData:
-    """Loads the corpus, adapts the vocabulary on train only (unless given) and batches both splits."""
+    """Loads the corpus, adapts the vocabulary on train only (unless given, or a pretrained encoder's)
+    and batches both splits."""
     source, text, optimization = config.data, config.text, config.optimization
     data = load_text_classification(
         source.corpus,
@@ -104,7 +106,8 @@ def prepare_sentiment_data(config: SentimentConfig, preprocessor: TextPreprocess
     )
     if preprocessor is None:
         preprocessor = make_preprocessor(config)
-        preprocessor.adapt(data.train.map(lambda text, label: text))
+        if config.network.pretrained_encoder is None:  # else it holds the encoder's vocabulary already
+            preprocessor.adapt(data.train.map(lambda text, label: text))
     train_ids = texts_to_ids(data.train, preprocessor).cache()
     validation_ids = texts_to_ids(data.validation, preprocessor).cache()
     train_lengths, validation_lengths = _lengths(train_ids), _lengths(validation_ids)
@@ -134,6 +137,8 @@ def make_preprocessor(config: SentimentConfig, vocabulary_file: str | None = Non
     """The text → ids layer of training, export and serving: the configuration's vocabulary size, cut and
     standardization; its vocabulary from `vocabulary_file` (a run's saved one) when given, else the
     pretrained encoder's, else none yet (`adapt` it)."""
+    if vocabulary_file is None:
+        config = resolve_pretrained_encoder(config)  # the encoder's words and standardization, if any
     text = config.text
     settings = dict(max_tokens=text.max_tokens, max_length=text.max_length, truncating=text.truncating,
                     standardization=text.standardization)
@@ -202,12 +207,14 @@ def compile_classifier(
     return model
 
 
+def _recurrent_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    return [layer for layer in model.layers if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional))]
+
+
 def encoder_layer_groups(model: keras.Model) -> list[list[str]]:
     """The classifier's layer groups for discriminative fine-tuning, bottom first: the embedding, then each
     recurrent layer (the pooling, dropout, n-gram bag and output are the head)."""
-    groups = [[model.get_layer("embedding").name]]
-    groups += [[layer.name] for layer in model.layers if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional))]
-    return groups
+    return [[model.get_layer("embedding").name]] + [[layer.name] for layer in _recurrent_layers(model)]
 
 
 def load_pretrained_encoder(model: keras.Model, encoder: PretrainedEncoder) -> None:
@@ -217,7 +224,7 @@ def load_pretrained_encoder(model: keras.Model, encoder: PretrainedEncoder) -> N
         ValueError: the classifier was built with another vocabulary size or RNN stack.
     """
     embedding = model.get_layer("embedding")
-    rnns = [layer for layer in model.layers if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional))]
+    rnns = _recurrent_layers(model)
     embedding_weights, rnn_weights = encoder.weights()
     mine = [w.shape for w in embedding.get_weights()], [[w.shape for w in rnn.get_weights()] for rnn in rnns]
     theirs = [w.shape for w in embedding_weights], [[w.shape for w in weights] for weights in rnn_weights]
@@ -238,9 +245,17 @@ def resolve_pretrained_encoder(config: SentimentConfig) -> SentimentConfig:
     if config.network.pretrained_encoder is None:
         return config
     encoder = read_pretrained_encoder(config.network.pretrained_encoder)
-    return config.replace(pretrained_encoder=encoder.run_dir, max_tokens=encoder.vocabulary_size,
-                          standardization=encoder.standardization, cell=encoder.cell, units=encoder.units,
-                          num_layers=encoder.num_layers, embedding_dim=encoder.embedding_dim, bidirectional=False)
+    resolved = config.replace(pretrained_encoder=encoder.run_dir, max_tokens=encoder.vocabulary_size,
+                              standardization=encoder.standardization, cell=encoder.cell, units=encoder.units,
+                              num_layers=encoder.num_layers, embedding_dim=encoder.embedding_dim, bidirectional=False)
+    given, defaults, final = config.flat(), SentimentConfig().flat(), resolved.flat()
+    replaced = {name: given[name] for name in config.determined_fields()
+                if given[name] != defaults[name] and given[name] != final[name]}
+    if replaced:  # values somebody set, which the encoder overrides
+        warnings.warn(f"The pretrained encoder {encoder.run_dir!r} sets {', '.join(f'{n}={final[n]!r}' for n in replaced)}; "
+                      f"the values given ({', '.join(f'{n}={v!r}' for n, v in replaced.items())}) are not used.",
+                      stacklevel=2)
+    return resolved
 
 
 def build_compiled_sentiment_model(config: SentimentConfig, data: PreparedData,
@@ -254,9 +269,14 @@ def build_compiled_sentiment_model(config: SentimentConfig, data: PreparedData,
         load_pretrained_encoder(model, read_pretrained_encoder(config.network.pretrained_encoder))
     optimization = config.optimization
     steps = steps_per_epoch or data.train_batches
+    groups = encoder_layer_groups(model)
+    if optimization.gradual_unfreezing and optimization.epochs <= len(groups):
+        warnings.warn(f"gradual_unfreezing with epochs={optimization.epochs}: the lowest of the {len(groups)} layer "
+                      f"groups below the head ({groups[0][0]}) unfreezes only in epoch {len(groups) + 1}; "
+                      f"train at least {len(groups) + 1} epochs for every layer to learn.", stacklevel=2)
     return compile_classifier(model, len(data.class_names), optimization.learning_rate, optimization.clipnorm,
                               optimization.lr_schedule, total_steps=optimization.epochs * steps,
-                              layer_groups=encoder_layer_groups(model),
+                              layer_groups=groups,
                               discriminative_decay=optimization.discriminative_decay,
                               unfreeze_every=steps if optimization.gradual_unfreezing else None)
 
