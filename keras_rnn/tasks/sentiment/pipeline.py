@@ -137,17 +137,16 @@ def make_preprocessor(config: SentimentConfig, vocabulary_file: str | None = Non
     """The text → ids layer of training, export and serving: the configuration's vocabulary size, cut and
     standardization; its vocabulary from `vocabulary_file` (a run's saved one) when given, else the
     pretrained encoder's, else none yet (`adapt` it)."""
-    if vocabulary_file is None:
-        config = resolve_pretrained_encoder(config)  # the encoder's words and standardization, if any
+    encoder = None
+    if vocabulary_file is None and config.network.pretrained_encoder is not None:
+        encoder = read_pretrained_encoder(config.network.pretrained_encoder)  # read once: settings and words
+        config = _with_encoder(config, encoder)
     text = config.text
     settings = dict(max_tokens=text.max_tokens, max_length=text.max_length, truncating=text.truncating,
                     standardization=text.standardization)
     if vocabulary_file is not None:
         return TextPreprocessor.from_vocabulary_file(vocabulary_file, **settings)
-    if config.network.pretrained_encoder is not None:
-        return TextPreprocessor(vocabulary=read_pretrained_encoder(config.network.pretrained_encoder).vocabulary,
-                                **settings)
-    return TextPreprocessor(**settings)
+    return TextPreprocessor(vocabulary=None if encoder is None else encoder.vocabulary, **settings)
 
 
 def sentiment_preprocessor_from_run(config: SentimentConfig, run_dir: str) -> TextPreprocessor:
@@ -244,7 +243,10 @@ def resolve_pretrained_encoder(config: SentimentConfig) -> SentimentConfig:
     in place of its own, and the encoder's folder as an absolute path; unchanged without one."""
     if config.network.pretrained_encoder is None:
         return config
-    encoder = read_pretrained_encoder(config.network.pretrained_encoder)
+    return _with_encoder(config, read_pretrained_encoder(config.network.pretrained_encoder))
+
+
+def _with_encoder(config: SentimentConfig, encoder: PretrainedEncoder) -> SentimentConfig:
     resolved = config.replace(pretrained_encoder=encoder.run_dir, max_tokens=encoder.vocabulary_size,
                               standardization=encoder.standardization, cell=encoder.cell, units=encoder.units,
                               num_layers=encoder.num_layers, embedding_dim=encoder.embedding_dim, bidirectional=False)
@@ -254,7 +256,7 @@ def resolve_pretrained_encoder(config: SentimentConfig) -> SentimentConfig:
     if replaced:  # values somebody set, which the encoder overrides
         warnings.warn(f"The pretrained encoder {encoder.run_dir!r} sets {', '.join(f'{n}={final[n]!r}' for n in replaced)}; "
                       f"the values given ({', '.join(f'{n}={v!r}' for n, v in replaced.items())}) are not used.",
-                      stacklevel=2)
+                      stacklevel=3)
     return resolved
 
 
