@@ -4,16 +4,26 @@ default configuration trained in the same script, as JSON lines.
     python benchmarks/sentiment_pretrained.py --data ../shared/data/aclImdb_train.tar.xz
     python benchmarks/sentiment_pretrained.py --data ../shared/data/sst2/train.tsv \\
         --validation-data ../shared/data/sst2/dev.tsv --lm-set sequence_length=35
+    python benchmarks/sentiment_pretrained.py --data ../shared/data/sst2/train.tsv \\
+        --validation-data ../shared/data/sst2/dev.tsv --lm-data ../shared/data/aclImdb_train.tar.xz
 
 1. The split: IMDB's seeded 20% validation carved from its 25,000 train reviews, as `SentimentConfig`
    carves it (or, with `--validation-data`, that file: SST-2's dev). No test data is read.
 2. A word-level language model (`keras-rnn train language_model`) on the classifier's training texts
    alone, one document a line; its own validation is the last 5% of them (shuffled, seeded). The
-   classifier's validation texts never enter it.
+   classifier's validation texts never enter it. `--lm-data CORPUS` adds another labelled corpus's
+   training texts (split as `SentimentConfig` splits it, labels unused): SST-2's 67,349 phrases are
+   few, IMDB's reviews are of the same kind.
+   A linear probe of its features (`--probe N`, default 2,000; 0 skips it): the encoder frozen, its
+   max+mean pooled outputs over each text (the classifier's pooling, last 400 tokens), a logistic
+   regression on N training texts, accuracy on up to N validation texts; beside the same encoder with
+   the random weights it starts from without the language model. What pretraining put in the features.
 3. The classifier fine-tuned from it (`--pretrained-encoder`, gradual unfreezing, discriminative
    learning rates, slanted-triangular schedule; `--set FIELD=VALUE` changes any field).
-4. The default configuration (`SentimentConfig()` on the same split), unless `--no-default`.
-5. Both exported: validation accuracy of the export, the median latency of one review at a time and
+4. With `--scratch`, the same classifier, settings and schedule from random weights (its vocabulary of
+   the same size adapted on the training texts): what the pretraining itself adds.
+5. The default configuration (`SentimentConfig()` on the same split), unless `--no-default`.
+6. Each exported: validation accuracy of the export, the median latency of one review at a time and
    the reviews a second at batch 256 (the export's string-in signature, TensorFlow alone).
 
 Times are per stage (language model, fine-tuning, default), each alone on the machine.
@@ -57,6 +67,47 @@ def write_language_model_corpus(texts: list[str], folder: str, validation_fracti
     return folder
 
 
+def frozen_encoder_features(run_dir: str, texts: list[str], *, pretrained: bool = True, max_length: int = 400,
+                            seed: int = 0, batch_size: int = 64):
+    """The max+mean pooled outputs of a language-model run's encoder over `texts`, `(len(texts), 2 * units)`:
+    its embedding and RNN stack as the classifier builds them, with the run's weights (`pretrained`) or
+    with the random ones they start from (seeded)."""
+    import keras
+    import numpy as np
+
+    from keras_rnn import SentimentConfig
+    from keras_rnn.core.pretrained import read_pretrained_encoder
+    from keras_rnn.models.classifier import build_sentiment_model
+    from keras_rnn.tasks.sentiment.pipeline import load_pretrained_encoder, make_preprocessor, resolve_pretrained_encoder
+
+    config = resolve_pretrained_encoder(SentimentConfig(corpus=run_dir, pretrained_encoder=run_dir, max_length=max_length))
+    preprocessor = make_preprocessor(config)
+    network = config.network
+    keras.utils.set_random_seed(seed)
+    model = build_sentiment_model(preprocessor.vocabulary_size, cell=network.cell, units=network.units,
+                                  num_layers=network.num_layers, bidirectional=False, embedding_dim=network.embedding_dim,
+                                  dropout=0.0, pooling="max_mean")
+    if pretrained:
+        load_pretrained_encoder(model, read_pretrained_encoder(run_dir))
+    pooled = keras.Model(model.inputs, model.get_layer("max_mean_pooling").output)
+    parts = [pooled(preprocessor.pad(preprocessor(np.asarray(texts[i:i + batch_size], dtype=object))), training=False)
+             for i in range(0, len(texts), batch_size)]
+    return np.concatenate([np.asarray(part, dtype=np.float32) for part in parts])
+
+
+def linear_probe(train_features, train_labels, validation_features, validation_labels) -> dict:
+    """Training and validation accuracy of a logistic regression (standardized features, C=1, fixed: not
+    tuned on the validation texts)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    probe = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=5000))
+    probe.fit(train_features, train_labels)
+    return {"train_accuracy": round(float(probe.score(train_features, train_labels)), 4),
+            "val_accuracy": round(float(probe.score(validation_features, validation_labels)), 4)}
+
+
 def export_figures(export: str, texts: list[str], labels: list[int], single: int = 200) -> dict:
     """Validation accuracy of an export, the median seconds of one text at a time (`single` texts) and
     texts a second at batch 256."""
@@ -86,16 +137,22 @@ def main() -> None:
     parser.add_argument("--data", default=os.path.join(DATA, "aclImdb_train.tar.xz"),
                         help="the labelled training corpus (default: %(default)s)")
     parser.add_argument("--validation-data", help="a validation corpus (SST-2's dev.tsv); default: 20%% carved")
+    parser.add_argument("--lm-data", action="append", default=[], metavar="CORPUS",
+                        help="also train the language model on this labelled corpus's training texts (repeatable)")
     parser.add_argument("--run-dir", help="keep the runs here; rerun to resume (default: a temporary folder)")
     parser.add_argument("--lm-set", action="append", default=[], metavar="FIELD=VALUE",
                         help="a language-model configuration value over the benchmark's (repeatable)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="a fine-tuning configuration value over the benchmark's (repeatable)")
+    parser.add_argument("--probe", type=int, default=2000, metavar="N",
+                        help="training texts of the frozen-encoder linear probe (0: skip it; default: %(default)s)")
+    parser.add_argument("--scratch", action="store_true",
+                        help="also train the fine-tuned configuration from random weights (what pretraining adds)")
     parser.add_argument("--no-default", action="store_true", help="skip the default configuration")
     parser.add_argument("--verbose", type=int, default=2)
     parser.add_argument("--json", help="also append the JSON lines to this file")
     args = parser.parse_args()
-    for path in filter(None, (args.data, args.validation_data)):
+    for path in filter(None, (args.data, args.validation_data, *args.lm_data)):
         if not os.path.exists(path):
             parser.error(f"{path!r} does not exist")
     from benchmarks.flags import parse_settings
@@ -111,6 +168,7 @@ def main() -> None:
     from keras_rnn.data.corpora import load_text_classification
     from keras_rnn.tasks.language_model import LANGUAGE_MODEL, LanguageModelConfig, train_language_model
     from keras_rnn.tasks.sentiment import SENTIMENT, export_sentiment, train_sentiment
+    from keras_rnn.tasks.sentiment.pipeline import resolve_pretrained_encoder
 
     def trained(task, train, config, run_dir):
         """A stage's result and seconds: trained, or read back when an earlier run of the script finished it."""
@@ -133,13 +191,20 @@ def main() -> None:
     base = SentimentConfig(corpus=corpus, validation_corpus=validation_corpus)
     split = load_text_classification(corpus, validation_corpus=validation_corpus,
                                      validation_fraction=base.data.validation_fraction, seed=base.optimization.seed)
-    train_texts = [text.decode("utf-8") for text, _ in split.train.as_numpy_iterator()]
+    labelled = [(text.decode("utf-8"), int(label)) for text, label in split.train.as_numpy_iterator()]
+    train_texts = [text for text, _ in labelled]
     validation = [(text.decode("utf-8"), int(label)) for text, label in split.validation.as_numpy_iterator()]
+    lm_texts = list(train_texts)
+    for path in args.lm_data:  # the training part only, as the classifier would carve it
+        other = load_text_classification(os.path.abspath(path), validation_fraction=base.data.validation_fraction,
+                                         seed=base.optimization.seed)
+        lm_texts += [text.decode("utf-8") for text, _ in other.train.as_numpy_iterator()]
     common = {"benchmark": "sentiment_pretrained", "data": corpus, "validation_data": validation_corpus,
+              "lm_data": [os.path.abspath(path) for path in args.lm_data], "lm_texts": len(lm_texts),
               "train_examples": len(train_texts), "validation_examples": len(validation), "cpu_count": os.cpu_count()}
 
-    # 1. The language model, on the classifier's training texts alone.
-    lm_corpus = write_language_model_corpus(train_texts, os.path.join(root, "lm_corpus"),
+    # 1. The language model, on the classifier's training texts (and --lm-data's), never its validation texts.
+    lm_corpus = write_language_model_corpus(lm_texts, os.path.join(root, "lm_corpus"),
                                             LM_DEFAULTS["validation_fraction"], base.optimization.seed)
     lm_config = LanguageModelConfig(**{**LM_DEFAULTS, **lm_values, "corpus": lm_corpus})
     lm, lm_seconds = trained(LANGUAGE_MODEL, train_language_model, lm_config, os.path.join(root, "language_model"))
@@ -149,8 +214,27 @@ def main() -> None:
             "train_tokens_per_epoch": m.get("train_tokens"), "epochs": m["epochs_this_call"],
             "train_time_s": m["train_time_s"], "wall_time_s": round(lm_seconds, 1)})
 
+    if args.probe:
+        rng = random.Random(base.optimization.seed)  # the corpora list texts by class: sample both splits
+        probe_train = rng.sample(labelled, min(args.probe, len(labelled)))
+        probe_validation = rng.sample(validation, min(args.probe, len(validation)))
+        figures = {**common, "stage": "encoder_probe", "probe_train_texts": len(probe_train),
+                   "probe_validation_texts": len(probe_validation)}
+        for name, pretrained in (("language_model", True), ("random_init", False)):
+            started = time.perf_counter()
+            features = [frozen_encoder_features(lm.run_dir, [t for t, _ in part], pretrained=pretrained)
+                        for part in (probe_train, probe_validation)]
+            accuracy = linear_probe(features[0], [y for _, y in probe_train], features[1], [y for _, y in probe_validation])
+            figures.update({f"{name}_{key}": value for key, value in accuracy.items()})
+            figures[f"{name}_seconds"] = round(time.perf_counter() - started, 1)
+        report(figures)
+
     texts, labels = [t for t, _ in validation], [label for _, label in validation]
-    systems = [("pretrained", base.replace(pretrained_encoder=lm.run_dir, **{**FINE_TUNING_DEFAULTS, **tune_values}))]
+    pretrained = resolve_pretrained_encoder(
+        base.replace(pretrained_encoder=lm.run_dir, **{**FINE_TUNING_DEFAULTS, **tune_values}))
+    systems = [("pretrained", pretrained)]
+    if args.scratch:  # the same classifier and fine-tuning, from random weights and its own vocabulary
+        systems.append(("scratch", pretrained.replace(pretrained_encoder=None)))
     if not args.no_default:
         systems.append(("default", base))
     for name, config in systems:

@@ -48,8 +48,8 @@ def validate_count(name: str, value: Any, meaning_of_zero: str) -> int:
 
 def validate_fraction(name: str, value: Any, *, allow_zero: bool = True) -> float:
     """Returns `value` if it is a number in [0, 1) (or (0, 1) when `allow_zero` is False)."""
-    low_ok = value >= 0 if allow_zero else value > 0
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (low_ok and value < 1):
+    number = not isinstance(value, bool) and isinstance(value, (int, float))
+    if not number or not ((value >= 0 if allow_zero else value > 0) and value < 1):
         interval = "[0, 1)" if allow_zero else "(0, 1)"
         raise ValueError(
             f"Received an invalid value for argument `{name}`: {value!r}. Expected a number in {interval}."

@@ -43,6 +43,17 @@ def run_with_tensorflow_alone(script: str):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def load_benchmark(name: str):
+    """A script of `benchmarks/` as a module (the folder is not a package tests import from)."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks", f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def write_table(path, rows, header=("text", "label"), delimiter="\t"):
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f, delimiter=delimiter)

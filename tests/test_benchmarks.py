@@ -1,19 +1,9 @@
 """Benchmark helpers: the reference runs benchmarks print the project's figures beside, and their flags."""
 
-import importlib.util
-import os
-
 import pytest
 import tensorflow as tf
 
-BENCHMARKS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks")
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(BENCHMARKS, f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from conftest import load_benchmark
 
 
 class _Split:
@@ -22,7 +12,7 @@ class _Split:
 
 
 def test_keras_io_recipe_counts_only_the_review_tokens_inside_its_200_id_window():
-    recipe = _load("sentiment_imdb").keras_io_recipe
+    recipe = load_benchmark("sentiment_imdb").keras_io_recipe
     words = [f"w{i}" for i in range(300)]
     texts = [" ".join(words[:3]), " ".join(words[:250])] * 4  # 3 tokens and 250 (cut to 200)
     labels = [0, 1] * 4
@@ -35,7 +25,7 @@ def test_keras_io_recipe_counts_only_the_review_tokens_inside_its_200_id_window(
 
 
 def test_set_flags_are_json_values_or_strings_and_a_bad_one_is_named():
-    parse = _load("flags").parse_settings
+    parse = load_benchmark("flags").parse_settings
     assert parse(["batch_size=64", "copy=false", "precision=mixed_bfloat16", "dropout=0.1"]) == {
         "batch_size": 64, "copy": False, "precision": "mixed_bfloat16", "dropout": 0.1}
     with pytest.raises(ValueError, match="'batch_size'.*FIELD=VALUE"):

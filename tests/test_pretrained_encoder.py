@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import TINY, synthetic_reviews, write_table
+from conftest import TINY, load_benchmark, synthetic_reviews, write_table
 from keras_rnn import SentimentConfig
 from keras_rnn.core.pretrained import read_pretrained_encoder
 from keras_rnn.optimizers import LayerwiseAdam, SlantedTriangular
@@ -201,3 +201,24 @@ def test_fine_tuning_settings_are_checked_and_a_layer_belongs_to_one_group():
         LayerwiseAdam(0.1, layer_groups=[["a"], ["a"]])
     with pytest.raises(ValueError, match="decay"):
         LayerwiseAdam(0.1, layer_groups=[["a"]], decay=0.5)
+
+
+def test_the_probe_reads_the_frozen_encoder_or_its_random_start(language_model_run):
+    """The benchmark's linear probe: pretrained features are the run's (whatever the seed), random ones follow
+    the seed; the logistic regression separates what is separable and is scored on held-out rows."""
+    bench = load_benchmark("sentiment_pretrained")
+    texts = ["a great film", "a dull and bad film , sadly", "great great", ""]
+    features = bench.frozen_encoder_features(language_model_run.run_dir, texts, seed=1, batch_size=3)
+    assert features.shape == (4, 16) and np.isfinite(features).all()
+    np.testing.assert_allclose(bench.frozen_encoder_features(language_model_run.run_dir, texts, seed=2), features,
+                               rtol=1e-5, atol=1e-6)
+    random_1 = bench.frozen_encoder_features(language_model_run.run_dir, texts, pretrained=False, seed=1)
+    random_2 = bench.frozen_encoder_features(language_model_run.run_dir, texts, pretrained=False, seed=2)
+    assert not np.allclose(random_1, features) and not np.allclose(random_1, random_2)
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 5))
+    y = (x[:, 2] > 0).astype(int)
+    assert bench.linear_probe(x[:100], y[:100], x[100:], y[100:])["val_accuracy"] >= 0.95
+    noise = bench.linear_probe(x[:100], rng.integers(0, 2, 100), x[100:], y[100:])
+    assert noise["val_accuracy"] < 0.8

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from keras_rnn.validation import validate_choice, validate_fraction, validate_positive_int
@@ -21,3 +23,6 @@ def test_validate_fraction():
         validate_fraction("fraction", 0, allow_zero=False)
     with pytest.raises(ValueError, match=r"`dropout`: 1\. Expected a number in \[0, 1\)"):
         validate_fraction("dropout", 1)
+    for bad in ("0.5", None, True):  # not numbers: a ValueError naming the value, not a TypeError
+        with pytest.raises(ValueError, match=re.escape(f"`dropout`: {bad!r}.")):
+            validate_fraction("dropout", bad)
