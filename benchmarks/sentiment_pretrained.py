@@ -15,13 +15,15 @@ default configuration trained in the same script, as JSON lines.
    training texts (split as `SentimentConfig` splits it, labels unused): SST-2's 67,349 phrases are
    few, IMDB's reviews are of the same kind.
    A linear probe of its features (`--probe N`, default 2,000; 0 skips it): the encoder frozen, its
-   max+mean pooled outputs over each text (the classifier's pooling, last 400 tokens), a logistic
-   regression on N training texts, accuracy on up to N validation texts; beside the same encoder with
-   the random weights it starts from without the language model. What pretraining put in the features.
+   max+mean pooled outputs over each text's last 400 tokens (the classifier's pooling; it reads 500),
+   a logistic regression on N training texts, accuracy on up to N validation texts; beside the same
+   encoder with the random weights it starts from without the language model. What pretraining put
+   in the features.
 3. The classifier fine-tuned from it (`--pretrained-encoder`, gradual unfreezing, discriminative
    learning rates, slanted-triangular schedule; `--set FIELD=VALUE` changes any field).
-4. With `--scratch`, the same classifier, settings and schedule from random weights (its vocabulary of
-   the same size adapted on the training texts): what the pretraining itself adds.
+4. With `--scratch`, the same classifier, settings and schedule from random weights (a vocabulary of at
+   most the same size adapted on the training texts): what the pretraining adds under that schedule,
+   which does not favour random weights (the LSTM frozen in epoch 1, the embedding learning slowest).
 5. The default configuration (`SentimentConfig()` on the same split), unless `--no-default`.
 6. Each exported: validation accuracy of the export, the median latency of one review at a time and
    the reviews a second at batch 256 (the export's string-in signature, TensorFlow alone).
@@ -56,14 +58,28 @@ FINE_TUNING_DEFAULTS = {"discriminative_decay": 2.6, "gradual_unfreezing": True,
 
 
 def write_language_model_corpus(texts: list[str], folder: str, validation_fraction: float, seed: int) -> str:
-    """`train.txt` and `validation.txt` of one text a line (newlines inside a text become spaces)."""
+    """`train.txt` and `validation.txt` of one text a line (newlines inside a text become spaces).
+
+    Raises:
+        ValueError: `folder` already holds a corpus of other texts (a resumed run given other --lm-data):
+            its language model was trained on those.
+    """
     lines = [" ".join(text.split()) for text in texts]
     random.Random(seed).shuffle(lines)
     cut = len(lines) - max(1, round(len(lines) * validation_fraction))
+    parts = {"train.txt": "\n".join(lines[:cut]) + "\n", "validation.txt": "\n".join(lines[cut:]) + "\n"}
+    for name, content in parts.items():
+        path = os.path.join(folder, name)
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                if f.read() != content:
+                    raise ValueError(f"{folder!r} holds a language-model corpus of other texts (another --data or "
+                                     "--lm-data?), which the run folder's language model may have read; use another "
+                                     "--run-dir.")
     os.makedirs(folder, exist_ok=True)
-    for name, part in (("train.txt", lines[:cut]), ("validation.txt", lines[cut:])):
+    for name, content in parts.items():
         with open(os.path.join(folder, name), "w", encoding="utf-8") as f:
-            f.write("\n".join(part) + "\n")
+            f.write(content)
     return folder
 
 
@@ -161,6 +177,13 @@ def main() -> None:
         lm_values, tune_values = parse_settings(args.lm_set), parse_settings(args.set)
     except ValueError as error:
         parser.error(str(error))
+    if args.probe < 0:
+        parser.error(f"--probe {args.probe}: expected a number of training texts, or 0 to skip the probe")
+    classifier_data = {os.path.realpath(path) for path in (args.data, args.validation_data) if path}
+    for path in args.lm_data:
+        if os.path.realpath(path) in classifier_data:
+            parser.error(f"--lm-data {path!r} is the classifier's own corpus: its training texts are in the "
+                         "language model's already, and its validation texts must never be")
 
     from benchmarks.report import print_figures
     from keras_rnn import SentimentConfig
@@ -194,11 +217,12 @@ def main() -> None:
     labelled = [(text.decode("utf-8"), int(label)) for text, label in split.train.as_numpy_iterator()]
     train_texts = [text for text, _ in labelled]
     validation = [(text.decode("utf-8"), int(label)) for text, label in split.validation.as_numpy_iterator()]
-    lm_texts = list(train_texts)
+    lm_texts, held_out = list(train_texts), {text for text, _ in validation}
     for path in args.lm_data:  # the training part only, as the classifier would carve it
         other = load_text_classification(os.path.abspath(path), validation_fraction=base.data.validation_fraction,
                                          seed=base.optimization.seed)
-        lm_texts += [text.decode("utf-8") for text, _ in other.train.as_numpy_iterator()]
+        other_texts = (text.decode("utf-8") for text, _ in other.train.as_numpy_iterator())
+        lm_texts += [text for text in other_texts if text not in held_out]  # never a classifier-validation text
     common = {"benchmark": "sentiment_pretrained", "data": corpus, "validation_data": validation_corpus,
               "lm_data": [os.path.abspath(path) for path in args.lm_data], "lm_texts": len(lm_texts),
               "train_examples": len(train_texts), "validation_examples": len(validation), "cpu_count": os.cpu_count()}

@@ -30,3 +30,17 @@ def test_set_flags_are_json_values_or_strings_and_a_bad_one_is_named():
         "batch_size": 64, "copy": False, "precision": "mixed_bfloat16", "dropout": 0.1}
     with pytest.raises(ValueError, match="'batch_size'.*FIELD=VALUE"):
         parse(["batch_size"])
+
+
+def test_the_language_model_corpus_is_written_once_and_never_replaced_by_other_texts(tmp_path):
+    write = load_benchmark("sentiment_pretrained").write_language_model_corpus
+    texts = [f"review {i}\nwith a second line" for i in range(40)]
+    folder = write(texts, str(tmp_path / "lm_corpus"), 0.1, seed=3)
+    train = (tmp_path / "lm_corpus" / "train.txt").read_text(encoding="utf-8").splitlines()
+    validation = (tmp_path / "lm_corpus" / "validation.txt").read_text(encoding="utf-8").splitlines()
+    assert len(train) == 36 and len(validation) == 4 and "review 0 with a second line" in train + validation
+    assert not set(train) & set(validation)
+    assert write(texts, folder, 0.1, seed=3) == folder  # a resumed run: the same texts again
+    with pytest.raises(ValueError, match="holds a language-model corpus of other texts"):
+        write(texts + ["one more review"], folder, 0.1, seed=3)
+    assert (tmp_path / "lm_corpus" / "train.txt").read_text(encoding="utf-8").splitlines() == train

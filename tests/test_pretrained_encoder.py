@@ -215,6 +215,9 @@ def test_the_probe_reads_the_frozen_encoder_or_its_random_start(language_model_r
     random_1 = bench.frozen_encoder_features(language_model_run.run_dir, texts, pretrained=False, seed=1)
     random_2 = bench.frozen_encoder_features(language_model_run.run_dir, texts, pretrained=False, seed=2)
     assert not np.allclose(random_1, features) and not np.allclose(random_1, random_2)
+    # The probe's training and validation features come from separate calls: one seed, one random encoder.
+    np.testing.assert_allclose(bench.frozen_encoder_features(language_model_run.run_dir, texts, pretrained=False,
+                                                             seed=1, batch_size=2), random_1, rtol=1e-5, atol=1e-6)
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 5))
