@@ -246,9 +246,12 @@ def main() -> None:
                    "probe_validation_texts": len(probe_validation)}
         for name, pretrained in (("language_model", True), ("random_init", False)):
             started = time.perf_counter()
-            features = [frozen_encoder_features(lm.run_dir, [t for t, _ in part], pretrained=pretrained)
-                        for part in (probe_train, probe_validation)]
-            accuracy = linear_probe(features[0], [y for _, y in probe_train], features[1], [y for _, y in probe_validation])
+            # One encoder for both splits: read and built once.
+            features = frozen_encoder_features(lm.run_dir, [t for t, _ in probe_train + probe_validation],
+                                               pretrained=pretrained)
+            cut = len(probe_train)
+            accuracy = linear_probe(features[:cut], [y for _, y in probe_train], features[cut:],
+                                    [y for _, y in probe_validation])
             figures.update({f"{name}_{key}": value for key, value in accuracy.items()})
             figures[f"{name}_seconds"] = round(time.perf_counter() - started, 1)
         report(figures)

@@ -34,7 +34,7 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from keras_rnn.validation import validate_positive_int
+from keras_rnn.validation import validate_count, validate_positive_int
 
 StepFn = Callable[[tf.Tensor, tf.Tensor, object, object], tuple[tf.Tensor, object, tf.Tensor | None]]
 NEG_INF = -1e9
@@ -391,9 +391,7 @@ def dynamic_decode(
     end_id = tf.cast(end_id, tf.int32)
     max_length = tf.cast(max_length, tf.int32)
     min_length = tf.cast(min_length, tf.int32)
-    if isinstance(no_repeat_ngram_size, bool) or not isinstance(no_repeat_ngram_size, int) or no_repeat_ngram_size < 0:
-        raise ValueError(f"Received an invalid value for argument `no_repeat_ngram_size`: {no_repeat_ngram_size!r}. "
-                         "Expected 0 (off) or a positive integer.")
+    validate_count("no_repeat_ngram_size", no_repeat_ngram_size, "off")
     decode = _beam_decode if isinstance(strategy, BeamSearch) else _token_by_token_decode
     return decode(step_fn, start_ids, end_id, initial_state, context, max_length, min_length, strategy,
                   no_repeat_ngram_size)

@@ -8,7 +8,7 @@ import tensorflow as tf
 from keras_rnn.models.ngrams import HashedNgrams
 from keras_rnn.models.pooling import MaskedSequencePooling
 from keras_rnn.models.rnn_stack import CELLS, rnn_stack
-from keras_rnn.validation import validate_choice, validate_fraction, validate_positive_int
+from keras_rnn.validation import validate_choice, validate_count, validate_fraction, validate_positive_int
 
 POOLINGS = ("last", "max", "mean", "max_mean")
 APIS = ("functional", "sequential")
@@ -120,9 +120,7 @@ def build_sentiment_model(
     TensorShape([1, 1])
     """
     validate_choice("api", api, APIS)
-    if isinstance(ngram_order, bool) or not isinstance(ngram_order, int) or ngram_order < 0:
-        raise ValueError(f"Received an invalid value for argument `ngram_order`: {ngram_order!r}. "
-                         "Expected 0 (no n-gram bag) or a positive integer.")
+    validate_count("ngram_order", ngram_order, "no n-gram bag")
     if ngram_order and api == "sequential":
         raise ValueError(f"`ngram_order={ngram_order}` adds a second path beside the RNN, which a "
                          "Sequential model cannot hold; use api='functional' or ngram_order=0.")
